@@ -1,0 +1,223 @@
+/**
+ * Router throughput: requests/second through Pier's router against the same upstream hit directly
+ * (and through nginx, when installed), measured in the same run, with the same fixed concurrency.
+ *
+ *   npx tsx bench/router/run.ts
+ *
+ * Needs Redis (PIER_TEST_REDIS_URL, default redis://127.0.0.1:6379); uses its own key prefix and
+ * deletes it afterwards. Load comes from wrk when installed (apt-get install -y wrk), otherwise from a
+ * Node load generator in its own process. Targets are measured in interleaved rounds, so a slow spell
+ * of a shared machine hits all of them alike. Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (2),
+ * BENCH_CONNECTIONS (32), BENCH_LOADGEN (wrk|node).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { closedPort, get } from '../../test/helpers/http.js';
+import { testRedisUrl, uniqueInstance } from '../../test/helpers/redis.js';
+import { startRouter, type RunningRouter } from '../../test/helpers/router.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const WARMUP_SECONDS = 1;
+const APP = 'bench';
+const HOST = `${APP}.localhost`;
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+interface Result {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Non-2xx/3xx answers plus socket errors: must be 0 for the figure to mean anything. */
+  failures: number;
+}
+
+function which(cmd: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const wrk = process.env.BENCH_LOADGEN === 'node' ? undefined : which('wrk');
+const nginxBin = which('nginx');
+
+/** Runs a command to completion and returns its stdout; rejects on a non-zero exit. */
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}: ${err || out}`))));
+  });
+}
+
+/** wrk prints latencies as 512.00us, 1.20ms or 1.01s. */
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+async function measure(url: string, seconds: number): Promise<Result> {
+  if (wrk) {
+    const out = await run(wrk, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `Host: ${HOST}`, url]);
+    const rps = Number(/Requests\/sec:\s*([\d.]+)/.exec(out)?.[1] ?? NaN);
+    const p50 = /^\s*50%\s+(\S+)/m.exec(out)?.[1] ?? '';
+    const p99 = /^\s*99%\s+(\S+)/m.exec(out)?.[1] ?? '';
+    const non2xx = Number(/Non-2xx or 3xx responses:\s*(\d+)/.exec(out)?.[1] ?? 0);
+    const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+    const socketErrors = sock ? sock.slice(1).reduce((s, n) => s + Number(n), 0) : 0;
+    return { rps, p50Ms: toMs(p50), p99Ms: toMs(p99), failures: non2xx + socketErrors };
+  }
+  const out = await run(process.execPath, ['--import', 'tsx', join(here, 'load.ts'), url, HOST, String(CONNECTIONS), String(seconds)]);
+  const r = JSON.parse(out) as { requests: number; seconds: number; bad: number; errors: number; p50Ms: number; p99Ms: number };
+  return { rps: r.requests / r.seconds, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failures: r.bad + r.errors };
+}
+
+/** Starts a child and resolves with its first stdout line (the upstream prints its port). */
+function startUpstream(): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'upstream.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`the upstream exited early (${code})`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, port: Number(line) }));
+  });
+}
+
+/** Stops a child by its PID and waits for it to exit (SIGKILL after 5 s). */
+function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.removeAllListeners('exit');
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+async function startNginx(dir: string, upstreamPort: number): Promise<{ child: ChildProcess; port: number }> {
+  const port = await closedPort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, 'body')};
+  proxy_temp_path ${join(dir, 'proxy')};
+  fastcgi_temp_path ${join(dir, 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'uwsgi')};
+  scgi_temp_path ${join(dir, 'scgi')};
+  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    }
+  }
+}
+`,
+  );
+  const child = spawn(nginxBin!, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    if (exited) throw new Error(`nginx exited at start; see ${join(dir, 'error.log')}`);
+    const ok = await get(port, HOST, { agent: false }).then((r) => r.body === 'ok', () => false);
+    if (ok) return { child, port };
+    if (Date.now() > deadline) {
+      await stop(child);
+      throw new Error('nginx did not answer within 5 s');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'pier-bench-router-'));
+  let upstream: { child: ChildProcess; port: number } | undefined;
+  let nginx: { child: ChildProcess; port: number } | undefined;
+  let router: RunningRouter | undefined;
+  try {
+    upstream = await startUpstream();
+    router = await startRouter(testRedisUrl, uniqueInstance('bench'));
+    await router.state.apps.create(APP);
+    await router.state.routes.set({ app: APP, upstreams: [`127.0.0.1:${upstream.port}`] });
+    const deadline = Date.now() + 5000;
+    while ((await get(router.port, HOST, { agent: false })).body !== 'ok') {
+      if (Date.now() > deadline) throw new Error('the router did not route the bench app within 5 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (nginxBin) nginx = await startNginx(dir, upstream.port);
+
+    const targets: Array<[string, number]> = [
+      ['direct', upstream.port],
+      ['pier router', router.port],
+      ...(nginx ? ([['nginx', nginx.port]] as Array<[string, number]>) : []),
+    ];
+    const loadgen = wrk ? `wrk, 1 thread` : 'Node load generator (install wrk for steadier figures)';
+    console.log(`Router bench: ${CONNECTIONS} keep-alive connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target; load from ${loadgen}`);
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs${nginxBin ? ', nginx 1 worker' : ', nginx not installed'}\n`);
+
+    for (const [, port] of targets) await measure(`http://127.0.0.1:${port}/`, WARMUP_SECONDS);
+    const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, port] of targets) results.get(name)!.push(await measure(`http://127.0.0.1:${port}/`, SECONDS));
+    }
+
+    const mean = (rs: Result[], key: keyof Result) => rs.reduce((s, r) => s + r[key], 0) / rs.length;
+    console.log(`${'target'.padEnd(12)}  ${'req/s'.padStart(8)}  ${'rounds'.padEnd(18)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  failures`);
+    for (const [name, rs] of results) {
+      const rounds = rs.map((r) => fmt(r.rps)).join(' / ');
+      const failures = rs.reduce((s, r) => s + r.failures, 0);
+      console.log(
+        `${name.padEnd(12)}  ${fmt(mean(rs, 'rps')).padStart(8)}  ${rounds.padEnd(18)}  ${fmt(mean(rs, 'p50Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'p99Ms'), 2).padStart(7)}  ${failures}`,
+      );
+    }
+    const ratio = (a: string, b: string) => {
+      const perRound = results.get(a)!.map((r, i) => fmt(r.rps / results.get(b)![i]!.rps, 2)).join(' / ');
+      return `${fmt(mean(results.get(a)!, 'rps') / mean(results.get(b)!, 'rps'), 2)}  (rounds: ${perRound})`;
+    };
+    console.log(`\nrouter/direct  ${ratio('pier router', 'direct')}`);
+    if (results.has('nginx')) console.log(`router/nginx   ${ratio('pier router', 'nginx')}`);
+    const failed = [...results].filter(([, rs]) => rs.some((r) => r.failures > 0)).map(([n]) => n);
+    if (failed.length > 0) {
+      console.log(`\nWARNING: failed requests against ${failed.join(', ')}; those figures are not comparable.`);
+      process.exitCode = 1;
+    }
+  } finally {
+    if (nginx) await stop(nginx.child);
+    if (router) await router.stop();
+    if (upstream) await stop(upstream.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,90 @@
+import type { BuildpackBuilder } from '../build/buildpack-builder.js';
+import type { RepoStore } from '../git/repos.js';
+import type { ReleaseService } from '../release/release-service.js';
+import type { Scheduler, ProgressFn } from '../scheduler/scheduler.js';
+import type { State } from '../state/index.js';
+import { HttpError } from './http-utils.js';
+
+export interface AppInfo {
+  name: string;
+  createdAt: string;
+  url: string;
+  release: number;
+  image: string | null;
+  commit: string | null;
+  instances: Array<{ process: string; release: number; address: string }>;
+}
+
+/** App lifecycle: the operations behind apps:* and config:* verbs. */
+export class AppService {
+  constructor(
+    private readonly state: State,
+    private readonly repos: RepoStore,
+    private readonly scheduler: Scheduler,
+    private readonly builder: BuildpackBuilder,
+    private readonly releases: ReleaseService,
+    readonly appUrl: (app: string) => string,
+  ) {}
+
+  async create(name: string): Promise<void> {
+    if (!(await this.state.apps.create(name))) {
+      throw new HttpError(409, `App ${name} already exists. Pick another name, or push to it: git push pier main`);
+    }
+    await this.repos.ensure(name);
+    // An app without instances answers 503 rather than 404 from the moment it exists.
+    await this.state.routes.set({ app: name, upstreams: [] });
+  }
+
+  async require(name: string): Promise<void> {
+    if (!(await this.state.apps.exists(name))) {
+      throw new HttpError(404, `App ${name} does not exist. List apps with: pier apps:list`);
+    }
+  }
+
+  async info(name: string): Promise<AppInfo> {
+    const app = await this.state.apps.get(name);
+    if (!app) throw new HttpError(404, `App ${name} does not exist. List apps with: pier apps:list`);
+    const current = await this.releases.current(name);
+    const instances = await this.scheduler.running(name);
+    return {
+      name,
+      createdAt: app.createdAt,
+      url: this.appUrl(name),
+      release: app.currentRelease,
+      image: current?.image ?? null,
+      commit: current?.commit ?? null,
+      instances: instances.map((i) => ({ process: i.process, release: i.release, address: i.address })),
+    };
+  }
+
+  /** Removes the app's containers, images, cache, repository, routes and state. */
+  async destroy(name: string): Promise<void> {
+    await this.require(name);
+    const lock = await this.state.locks.acquire(name, 'deploy', 60_000);
+    try {
+      await this.scheduler.destroy(name);
+      await this.builder.removeImages(name);
+      await this.repos.remove(name);
+      await this.state.apps.destroy(name, await this.state.builds.ids(name));
+      await this.state.routes.remove(name);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  async setConfig(name: string, vars: Record<string, string>, who: string, progress: ProgressFn) {
+    await this.require(name);
+    await this.state.config.set(name, vars);
+    const keys = Object.keys(vars);
+    const release = await this.releases.releaseConfig(name, `Set ${keys.join(', ')}`, who, progress);
+    return { keys, release: release?.version ?? null };
+  }
+
+  async unsetConfig(name: string, keys: string[], who: string, progress: ProgressFn) {
+    await this.require(name);
+    const removed = await this.state.config.unset(name, keys);
+    if (removed.length === 0) return { keys: [], release: null };
+    const release = await this.releases.releaseConfig(name, `Unset ${removed.join(', ')}`, who, progress);
+    return { keys: removed, release: release?.version ?? null };
+  }
+}

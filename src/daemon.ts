@@ -1,0 +1,152 @@
+import { mkdir } from 'node:fs/promises';
+import type http from 'node:http';
+import Docker from 'dockerode';
+import { AppService } from './api/app-service.js';
+import { authenticate, createApiServer } from './api/server.js';
+import { createBuildQueue } from './build/build-queue.js';
+import { BuildService } from './build/build-service.js';
+import { startBuildWorker } from './build/build-worker.js';
+import { BuildpackBuilder } from './build/buildpack-builder.js';
+import { hostNpmRegistry } from './build/npm-registry.js';
+import { GitEndpoint } from './git/git-endpoint.js';
+import { ensureHookToken, installHooks } from './git/hook-installer.js';
+import { RepoStore } from './git/repos.js';
+import { createLogger, type Logger } from './log.js';
+import { buildpacksDir } from './paths.js';
+import { ReleaseService } from './release/release-service.js';
+import { RouteTable } from './router/route-table.js';
+import { Router } from './router/router.js';
+import { DockerScheduler, defaultSchedulerTimings } from './scheduler/docker-scheduler.js';
+import type { Settings } from './settings.js';
+import { createState, type State } from './state/index.js';
+import { migrate } from './state/migrations.js';
+import { assertDurableRedis, connectRedis } from './state/redis.js';
+
+export type Role = 'api' | 'router' | 'worker';
+export const ALL_ROLES: Role[] = ['api', 'router', 'worker'];
+
+export interface Daemon {
+  close(): Promise<void>;
+  log: Logger;
+}
+
+export function appUrlFor(settings: Settings) {
+  const port = settings.httpPort === 80 ? '' : `:${settings.httpPort}`;
+  return (app: string) => `http://${app}.${settings.domain}${port}`;
+}
+
+async function connectDocker(): Promise<Docker> {
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch (err) {
+    throw new Error(`Docker is not reachable (${(err as Error).message}). Start it (dockerd, or ./install.sh) and try again.`);
+  }
+  return docker;
+}
+
+function listen(server: http.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * After a daemon or dockerd restart, container IPs may have changed; routes are rebuilt from
+ * the instances that actually run.
+ */
+async function reconcileRoutes(state: State, scheduler: DockerScheduler): Promise<void> {
+  for (const app of await state.apps.list()) {
+    if (app.currentRelease === 0) continue;
+    const running = (await scheduler.running(app.name)).filter((i) => i.release === app.currentRelease);
+    await state.routes.set({ app: app.name, upstreams: running.map((i) => i.address) });
+  }
+}
+
+export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES): Promise<Daemon> {
+  const log = createLogger(settings.logLevel);
+  const redis = connectRedis(settings.redisUrl);
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'error during shutdown'));
+  };
+  closers.push(() => redis.quit());
+  try {
+    await assertDurableRedis(redis);
+    const state = createState(redis, settings.instance);
+    await migrate(redis, state.keys);
+    await mkdir(settings.home, { recursive: true, mode: 0o700 });
+    const docker = await connectDocker();
+    const scheduler = new DockerScheduler(
+      docker,
+      state.routes,
+      { instance: settings.instance, network: settings.instance, ...defaultSchedulerTimings },
+      log,
+    );
+    const releases = new ReleaseService(state, scheduler, log);
+    const builder = new BuildpackBuilder(docker, {
+      instance: settings.instance,
+      stackImage: settings.stackImage,
+      buildpacksDir,
+      caBundle: settings.caBundle,
+      workDir: settings.home,
+      npmRegistry: hostNpmRegistry,
+    });
+    const appUrl = appUrlFor(settings);
+    const prefix = state.keys.queuePrefix;
+
+    if (roles.includes('worker')) {
+      const worker = startBuildWorker(redis.duplicate(), state, builder, releases, { prefix, concurrency: settings.buildConcurrency, appUrl }, log);
+      closers.push(() => worker.close());
+    }
+
+    if (roles.includes('api')) {
+      const repos = new RepoStore(settings.reposDir, settings.hooksDir);
+      const hookToken = await ensureHookToken(settings.home);
+      await installHooks({ hooksDir: settings.hooksDir, sourcesDir: settings.sourcesDir, home: settings.home, apiUrl: `http://127.0.0.1:${settings.apiPort}` });
+      const apps = new AppService(state, repos, scheduler, builder, releases, appUrl);
+      const git = new GitEndpoint({
+        repos,
+        authenticate: (req) => authenticate(state, req),
+        appExists: (app) => state.apps.exists(app),
+        createApp: (app) => apps.create(app),
+        log,
+      });
+      const queue = createBuildQueue(redis.duplicate(), prefix);
+      closers.push(() => queue.close());
+      const server = createApiServer({ state, apps, builds: new BuildService(state, queue), git, hookToken, log });
+      await listen(server, settings.apiPort);
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+      await reconcileRoutes(state, scheduler);
+      log.info({ port: settings.apiPort }, 'API and git endpoint listening');
+    }
+
+    if (roles.includes('router')) {
+      const table = new RouteTable(state, settings.domain);
+      const subscriber = redis.duplicate();
+      closers.push(() => subscriber.quit());
+      await state.routes.watch(subscriber, (app) => {
+        table.refresh(app).catch((err: unknown) => log.warn({ err, app }, 'route refresh failed'));
+      });
+      await table.load();
+      const router = new Router(table, log);
+      await router.listen({ port: settings.httpPort });
+      closers.push(() => router.close());
+      log.info({ port: settings.httpPort, domain: settings.domain }, 'router listening');
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { close, log };
+}

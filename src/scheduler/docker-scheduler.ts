@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { Logger } from '../log.js';
+import type { Release } from '../state/release-store.js';
+import type { RouteStore } from '../state/route-store.js';
+import { demuxDockerFrames } from './docker-log-frames.js';
+import { containerAddress, ensureNetwork } from './docker-network.js';
+import { hardenedHostConfig } from './docker-security.js';
+import { waitUntilAnswering } from './health-check.js';
+import type { Instance, ProgressFn, Scheduler } from './scheduler.js';
+
+export const DEFAULT_PORT = 5000;
+
+export interface DockerSchedulerOptions {
+  instance: string;
+  network: string;
+  /** How long a new instance gets to answer before the deploy is aborted. */
+  startTimeoutMs: number;
+  /** Time between the traffic switch and stopping old instances, for requests already in flight. */
+  drainMs: number;
+  /** SIGTERM-to-SIGKILL grace when stopping an instance. */
+  stopTimeoutSec: number;
+}
+
+export const defaultSchedulerTimings = { startTimeoutMs: 60_000, drainMs: 2_000, stopTimeoutSec: 30 };
+
+export class DeployError extends Error {}
+
+export class DockerScheduler implements Scheduler {
+  constructor(
+    private readonly docker: Docker,
+    private readonly routes: RouteStore,
+    private readonly opts: DockerSchedulerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  labels(app: string): Record<string, string> {
+    return { 'pier.instance': this.opts.instance, 'pier.app': app };
+  }
+
+  async deploy(app: string, release: Release, progress: ProgressFn): Promise<Instance[]> {
+    await ensureNetwork(this.docker, this.opts.network, this.opts.instance);
+    const webCommand = release.processTypes.web;
+    if (!webCommand) {
+      throw new DeployError('No web process: add a Procfile with "web: <command>" or a "start" script in package.json.');
+    }
+    const old = await this.listContainers(app, 'web');
+    progress(`Starting web.1 (release v${release.version})`);
+    const started = await this.startInstance(app, release, 'web', 1, webCommand);
+    const result = await waitUntilAnswering(started.address, {
+      timeoutMs: this.opts.startTimeoutMs,
+      intervalMs: 100,
+      alive: async () => (await started.container.inspect()).State.Running,
+    });
+    if (result !== 'ok') {
+      const tail = await this.tailLogs(started.container, 20);
+      await started.container.remove({ force: true }).catch(() => undefined);
+      const why =
+        result === 'exited'
+          ? 'web.1 exited before it answered on its port'
+          : `web.1 did not answer on port ${DEFAULT_PORT} within ${this.opts.startTimeoutMs / 1000}s`;
+      throw new DeployError(`${why}; the previous release keeps serving. Last log lines:\n${tail}`);
+    }
+    progress(`web.1 answers at ${started.address}; switching traffic`);
+    await this.routes.set({ app, upstreams: [started.address] });
+    if (old.length > 0) {
+      await new Promise((r) => setTimeout(r, this.opts.drainMs));
+      progress(`Stopping ${old.length} old instance(s)`);
+      await Promise.all(old.map((c) => this.retire(c.Id)));
+    }
+    return [started.instance];
+  }
+
+  async running(app: string): Promise<Instance[]> {
+    const containers = await this.listContainers(app, 'web');
+    const instances: Instance[] = [];
+    for (const c of containers) {
+      if (c.State !== 'running') continue;
+      const info = await this.docker.getContainer(c.Id).inspect();
+      const address = containerAddress(info, this.opts.network);
+      if (!address) continue;
+      instances.push({
+        id: c.Id,
+        app,
+        process: c.Labels['pier.process'] ?? 'web',
+        release: Number(c.Labels['pier.release'] ?? 0),
+        address: `${address}:${DEFAULT_PORT}`,
+      });
+    }
+    return instances;
+  }
+
+  async destroy(app: string): Promise<void> {
+    await this.routes.remove(app);
+    const containers = await this.listContainers(app);
+    await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true })));
+  }
+
+  private async listContainers(app: string, process?: string): Promise<Docker.ContainerInfo[]> {
+    const label = Object.entries(this.labels(app)).map(([k, v]) => `${k}=${v}`);
+    if (process) label.push(`pier.process=${process}`);
+    return this.docker.listContainers({ all: true, filters: { label } });
+  }
+
+  private async startInstance(app: string, release: Release, process: string, index: number, command: string) {
+    const suffix = randomBytes(3).toString('hex');
+    const container = await this.docker.createContainer({
+      name: `${this.opts.instance}-${app}-${process}-${index}-v${release.version}-${suffix}`,
+      Image: release.image,
+      Cmd: [command],
+      User: '1000:1000',
+      Env: [
+        ...Object.entries(release.config).map(([k, v]) => `${k}=${v}`),
+        `PORT=${DEFAULT_PORT}`,
+        `DYNO=${process}.${index}`,
+      ],
+      Labels: { ...this.labels(app), 'pier.process': process, 'pier.release': String(release.version) },
+      HostConfig: hardenedHostConfig({
+        NetworkMode: this.opts.network,
+        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 10 },
+      }),
+    });
+    await container.start();
+    const info = await container.inspect();
+    const ip = containerAddress(info, this.opts.network);
+    if (!ip) {
+      await container.remove({ force: true }).catch(() => undefined);
+      throw new DeployError(`${process}.${index} got no address on network ${this.opts.network}`);
+    }
+    const address = `${ip}:${DEFAULT_PORT}`;
+    const instance: Instance = { id: container.id, app, process, release: release.version, address };
+    return { container, address, instance };
+  }
+
+  private async retire(id: string): Promise<void> {
+    const container = this.docker.getContainer(id);
+    try {
+      await container.stop({ t: this.opts.stopTimeoutSec });
+    } catch (err) {
+      this.log.debug({ err, id }, 'stop of an old instance failed; removing it anyway');
+    }
+    await container.remove({ force: true }).catch((err: unknown) => this.log.warn({ err, id }, 'could not remove old instance'));
+  }
+
+  private async tailLogs(container: Docker.Container, lines: number): Promise<string> {
+    try {
+      const buf = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      return demuxDockerFrames(buf).trimEnd() || '(no output)';
+    } catch {
+      return '(logs unavailable)';
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Ports are plain decimal numbers; an empty value means "use the default". */
+const port = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a port number (1-65535)')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)'))
+    .optional(),
+);
+
+const schema = z.object({
+  PIER_API_PORT: port.transform((v) => v ?? 7780),
+  PIER_HTTP_PORT: port.transform((v) => v ?? 80),
+  PIER_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/i, 'a DNS name such as example.com').default('localhost'),
+  PIER_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  PIER_HOME: z.string().default('/var/lib/pier'),
+  PIER_INSTANCE: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes').default('pier'),
+  PIER_CA_BUNDLE: z.string().default('/etc/ssl/certs/ca-certificates.crt'),
+  PIER_STACK_IMAGE: z.string().default('pier/stack:bookworm'),
+  PIER_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  PIER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Settings {
+  apiPort: number;
+  httpPort: number;
+  domain: string;
+  redisUrl: string;
+  home: string;
+  /** Namespaces Redis keys, Docker objects and labels so several daemons (or tests) share a host. */
+  instance: string;
+  caBundle: string;
+  stackImage: string;
+  buildConcurrency: number;
+  logLevel: string;
+  reposDir: string;
+  hooksDir: string;
+  sourcesDir: string;
+  tokensDir: string;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid Pier settings (${problems}). Fix them in /etc/pier/pier.env or the environment.`);
+  }
+  const e = parsed.data;
+  const home = path.resolve(e.PIER_HOME);
+  return {
+    apiPort: e.PIER_API_PORT,
+    httpPort: e.PIER_HTTP_PORT,
+    domain: e.PIER_DOMAIN.toLowerCase(),
+    redisUrl: e.PIER_REDIS_URL,
+    home,
+    instance: e.PIER_INSTANCE,
+    caBundle: e.PIER_CA_BUNDLE,
+    stackImage: e.PIER_STACK_IMAGE,
+    buildConcurrency: e.PIER_BUILD_CONCURRENCY,
+    logLevel: e.PIER_LOG_LEVEL,
+    reposDir: path.join(home, 'repos'),
+    hooksDir: path.join(home, 'hooks'),
+    sourcesDir: path.join(home, 'sources'),
+    tokensDir: path.join(home, 'tokens'),
+  };
+}

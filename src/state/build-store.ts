@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import type { Keyspace } from './keys.js';
+
+export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface BuildRecord {
+  id: string;
+  app: string;
+  commit: string;
+  status: BuildStatus;
+  createdBy: string;
+  createdAt: string;
+  finishedAt?: string;
+  error?: string;
+}
+
+export type BuildLogEvent = { type: 'line'; line: string } | { type: 'end'; status: BuildStatus; error?: string };
+
+const LOG_RETENTION_LINES = 20_000;
+
+export class BuildStore {
+  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+
+  async create(record: BuildRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.keys.build(record.id), JSON.stringify(record))
+      .lpush(this.keys.builds(record.app), record.id)
+      .exec();
+  }
+
+  async get(id: string): Promise<BuildRecord | undefined> {
+    const raw = await this.redis.get(this.keys.build(id));
+    return raw === null ? undefined : (JSON.parse(raw) as BuildRecord);
+  }
+
+  async ids(app: string): Promise<string[]> {
+    return this.redis.lrange(this.keys.builds(app), 0, -1);
+  }
+
+  async update(id: string, patch: Partial<BuildRecord>): Promise<BuildRecord> {
+    const current = await this.get(id);
+    if (!current) throw new Error(`build ${id} not found`);
+    const next = { ...current, ...patch };
+    await this.redis.set(this.keys.build(id), JSON.stringify(next));
+    return next;
+  }
+
+  /** The log is a Redis stream: followers replay it from the start and then block for new entries. */
+  async appendLog(id: string, line: string): Promise<void> {
+    await this.redis.xadd(this.keys.buildLog(id), 'MAXLEN', '~', LOG_RETENTION_LINES, '*', 'line', line);
+  }
+
+  async finish(id: string, status: 'succeeded' | 'failed', error?: string): Promise<void> {
+    await this.update(id, { status, error, finishedAt: new Date().toISOString() });
+    await this.redis.xadd(this.keys.buildLog(id), '*', 'end', status, 'error', error ?? '');
+  }
+
+  /** Replays the log, then follows it until the build ends. `reader` is a connection this call may block. */
+  async *follow(reader: Redis, id: string, blockMs = 5000): AsyncGenerator<BuildLogEvent> {
+    const key = this.keys.buildLog(id);
+    let last = '0';
+    for (;;) {
+      const result = await reader.xread('COUNT', 500, 'BLOCK', blockMs, 'STREAMS', key, last);
+      if (result === null) {
+        const record = await this.get(id);
+        if (!record) return;
+        if (record.status === 'succeeded' || record.status === 'failed') {
+          yield { type: 'end', status: record.status, error: record.error };
+          return;
+        }
+        continue;
+      }
+      for (const [, entries] of result) {
+        for (const [entryId, fields] of entries) {
+          last = entryId;
+          const f = fieldsToObject(fields);
+          if (f.end !== undefined) {
+            yield { type: 'end', status: f.end as BuildStatus, error: f.error || undefined };
+            return;
+          }
+          yield { type: 'line', line: f.line ?? '' };
+        }
+      }
+    }
+  }
+}
+
+function fieldsToObject(fields: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
+  return out;
+}

@@ -1,0 +1,36 @@
+import type { Redis } from 'ioredis';
+import { AppStore } from './app-store.js';
+import { BuildStore } from './build-store.js';
+import { ConfigStore } from './config-store.js';
+import { keyspace, type Keyspace } from './keys.js';
+import { AppLocks } from './lock.js';
+import { ReleaseStore } from './release-store.js';
+import { RouteStore } from './route-store.js';
+import { TokenStore } from './token-store.js';
+
+export interface State {
+  redis: Redis;
+  keys: Keyspace;
+  apps: AppStore;
+  config: ConfigStore;
+  tokens: TokenStore;
+  releases: ReleaseStore;
+  builds: BuildStore;
+  routes: RouteStore;
+  locks: AppLocks;
+}
+
+export function createState(redis: Redis, instance: string): State {
+  const keys = keyspace(instance);
+  return {
+    redis,
+    keys,
+    apps: new AppStore(redis, keys),
+    config: new ConfigStore(redis, keys),
+    tokens: new TokenStore(redis, keys),
+    releases: new ReleaseStore(redis, keys),
+    builds: new BuildStore(redis, keys),
+    routes: new RouteStore(redis, keys),
+    locks: new AppLocks(redis, keys),
+  };
+}

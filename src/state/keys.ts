@@ -1,0 +1,23 @@
+/** Every Redis key and channel name Pier uses; nothing outside src/state builds key strings. */
+export function keyspace(instance: string) {
+  const p = `${instance}:`;
+  return {
+    prefix: p,
+    schemaVersion: `${p}meta:schema`,
+    apps: `${p}apps`,
+    app: (name: string) => `${p}app:${name}`,
+    config: (name: string) => `${p}config:${name}`,
+    tokens: `${p}tokens`,
+    releaseSeq: (name: string) => `${p}releases:${name}:seq`,
+    releases: (name: string) => `${p}releases:${name}`,
+    builds: (name: string) => `${p}builds:${name}`,
+    build: (id: string) => `${p}build:${id}`,
+    buildLog: (id: string) => `${p}build:${id}:log`,
+    route: (name: string) => `${p}route:${name}`,
+    routesChannel: `${p}routes`,
+    lock: (name: string, kind: string) => `${p}lock:${kind}:${name}`,
+    queuePrefix: `${p}bull`,
+  };
+}
+
+export type Keyspace = ReturnType<typeof keyspace>;

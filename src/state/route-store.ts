@@ -1,0 +1,39 @@
+import type { Redis } from 'ioredis';
+import type { Keyspace } from './keys.js';
+
+export interface Route {
+  app: string;
+  /** host:port of each healthy web instance, reached over Pier's Docker network. */
+  upstreams: string[];
+}
+
+export class RouteStore {
+  constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
+
+  async set(route: Route): Promise<void> {
+    await this.redis.multi().set(this.keys.route(route.app), JSON.stringify(route)).publish(this.keys.routesChannel, route.app).exec();
+  }
+
+  async remove(app: string): Promise<void> {
+    await this.redis.multi().del(this.keys.route(app)).publish(this.keys.routesChannel, app).exec();
+  }
+
+  async get(app: string): Promise<Route | undefined> {
+    const raw = await this.redis.get(this.keys.route(app));
+    return raw === null ? undefined : (JSON.parse(raw) as Route);
+  }
+
+  async all(): Promise<Route[]> {
+    const apps = await this.redis.smembers(this.keys.apps);
+    const routes = await Promise.all(apps.map((a) => this.get(a)));
+    return routes.filter((r): r is Route => r !== undefined);
+  }
+
+  /** Calls `onChange(app)` whenever an app's route changes. `subscriber` becomes a subscriber connection. */
+  async watch(subscriber: Redis, onChange: (app: string) => void): Promise<void> {
+    subscriber.on('message', (channel: string, app: string) => {
+      if (channel === this.keys.routesChannel) onChange(app);
+    });
+    await subscriber.subscribe(this.keys.routesChannel);
+  }
+}

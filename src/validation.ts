@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+export const appNameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,62}$/,
+    'App names are DNS labels: start with a lowercase letter, then up to 62 lowercase letters, digits or dashes (e.g. "my-app")',
+  );
+
+export const configKeySchema = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    'Config keys are environment variable names: letters, digits and underscores, not starting with a digit (e.g. "DATABASE_URL")',
+  );
+
+export const configValueSchema = z.string().max(64 * 1024, 'Config values are limited to 64 KiB');
+
+export const configVarsSchema = z.record(configKeySchema, configValueSchema);
+
+/** Parses CLI-style KEY=VALUE pairs; the first "=" splits, so values may contain "=". */
+export function parseConfigPairs(pairs: string[]): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`"${pair}" is not KEY=VALUE. Example: pier config:set myapp GREETING=hello`);
+    const key = pair.slice(0, eq);
+    const checked = configKeySchema.safeParse(key);
+    if (!checked.success) throw new Error(`Invalid config key "${key}": ${checked.error.issues[0]!.message}`);
+    vars[key] = pair.slice(eq + 1);
+  }
+  return vars;
+}
+
+/** Procfile: "type: command" lines; blank lines and comments ignored. */
+export const processTypeSchema = z.string().regex(/^[a-zA-Z0-9_-]+$/, 'process types are letters, digits, "_" and "-"');
+
+export function parseProcfile(text: string): Record<string, string> {
+  const types: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const match = /^([^:\s]+)\s*:\s*(.+)$/.exec(line);
+    if (!match || !processTypeSchema.safeParse(match[1]).success) {
+      throw new Error(`Procfile line ${index + 1} is not "type: command": ${JSON.stringify(raw)}`);
+    }
+    types[match[1]!] = match[2]!.trim();
+  });
+  return types;
+}
+
+/** The subset of bin/release output Pier reads: default_process_types as "type: command" lines. */
+export function parseReleaseYaml(text: string): Record<string, string> {
+  const types: Record<string, string> = {};
+  let inDefaults = false;
+  for (const raw of text.split(/\r?\n/)) {
+    if (/^default_process_types:\s*$/.test(raw)) {
+      inDefaults = true;
+      continue;
+    }
+    if (inDefaults) {
+      const match = /^\s+([a-zA-Z0-9_-]+):\s*(.*)$/.exec(raw);
+      if (match) types[match[1]!] = unquote(match[2]!.trim());
+      else if (/^\S/.test(raw)) inDefaults = false;
+    }
+  }
+  return types;
+}
+
+function unquote(value: string): string {
+  if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.endsWith(value[0])) {
+    return value.slice(1, -1);
+  }
+  return value;
+}

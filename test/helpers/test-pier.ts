@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { loadSettings, type Settings } from '../../src/settings.js';
+import { setup, readAdminToken } from '../../src/setup.js';
+
+import { connectTestRedis, deleteInstanceKeys, testRedisUrl, uniqueInstance } from './redis.js';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/**
+ * A whole Pier daemon for one test file, namespaced so it never touches an installed Pier:
+ * its own instance name (Redis keys, Docker labels, network, images), ports and PIER_HOME.
+ */
+export class TestPier {
+  private constructor(readonly settings: Settings, readonly token: string, private readonly daemon: Daemon) {}
+
+  static async start(): Promise<TestPier> {
+    const home = await mkdtemp(path.join(os.tmpdir(), 'pier-test-'));
+    const settings = loadSettings({
+      PIER_API_PORT: String(await freePort()),
+      PIER_HTTP_PORT: String(await freePort()),
+      PIER_HOME: home,
+      PIER_INSTANCE: uniqueInstance('pt'),
+      PIER_REDIS_URL: testRedisUrl,
+      PIER_LOG_LEVEL: process.env.PIER_TEST_LOG_LEVEL ?? 'silent',
+    });
+    await setup(settings);
+    const token = (await readAdminToken(settings))!;
+    const daemon = await startDaemon(settings);
+    return new TestPier(settings, token, daemon);
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.settings.apiPort}`;
+  }
+
+  gitUrl(app: string, token = this.token): string {
+    return `http://pier:${token}@127.0.0.1:${this.settings.apiPort}/${app}.git`;
+  }
+
+  /** Runs the real CLI (from sources) against this daemon. */
+  cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+    return run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
+      env: { ...process.env, PIER_URL: this.apiUrl, PIER_TOKEN: this.token, PIER_ENV_FILE: '/nonexistent', ...env },
+    });
+  }
+
+  /** GET through the router with the app's Host header. */
+  async get(app: string, pathname = '/'): Promise<{ status: number; body: string }> {
+    const res = await fetch(`http://127.0.0.1:${this.settings.httpPort}${pathname}`, {
+      headers: { host: `${app}.${this.settings.domain}` },
+    });
+    return { status: res.status, body: await res.text() };
+  }
+
+  /** Copies a fixture app into a fresh git repository with one commit. */
+  async fixtureRepo(fixture: string): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pier-app-'));
+    await cp(path.join(repoRoot, 'test/fixtures', fixture), dir, { recursive: true });
+    await commitAll(dir, 'initial');
+    return dir;
+  }
+
+  push(dir: string, app: string, ref = 'HEAD:main', token?: string): Promise<RunResult> {
+    return run('git', ['push', '--force', this.gitUrl(app, token), ref], {
+      cwd: dir,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.daemon.close();
+    await removeInstance(this.settings.instance);
+    await rm(this.settings.home, { recursive: true, force: true });
+  }
+}
+
+export async function commitAll(dir: string, message: string): Promise<void> {
+  if (!existsSync(path.join(dir, '.git'))) await run('git', ['init', '-q', '-b', 'main'], { cwd: dir });
+  await run('git', ['add', '-A'], { cwd: dir });
+  const result = await run('git', ['-c', 'user.name=Pier Test', '-c', 'user.email=test@pier.invalid', 'commit', '-q', '-m', message], { cwd: dir });
+  if (result.code !== 0) throw new Error(`git commit failed: ${result.stderr}`);
+}
+
+/** Removes every Docker object and Redis key a test instance created. */
+export async function removeInstance(instance: string): Promise<void> {
+  const docker = new Docker();
+  const label = [`pier.instance=${instance}`];
+  for (const c of await docker.listContainers({ all: true, filters: { label } })) {
+    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+  }
+  for (const img of await docker.listImages({ filters: { label } })) {
+    await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+  }
+  const volumes = await docker.listVolumes();
+  for (const v of volumes.Volumes ?? []) {
+    if (v.Name.startsWith(`${instance}-`)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+  }
+  await docker.getNetwork(instance).remove().catch(() => undefined);
+  const redis = await connectTestRedis();
+  try {
+    await deleteInstanceKeys(redis, instance);
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import { RouteTable, stripPort } from '../../src/router/route-table.js';
+import type { State } from '../../src/state/index.js';
+
+/** Just enough of State for RouteTable.load(): apps with routes, no Redis. */
+function fakeState(routes: Record<string, string[]>): State {
+  const fake = {
+    apps: {
+      list: async () => Object.keys(routes).map((name) => ({ name, createdAt: '', currentRelease: 0 })),
+      exists: async (name: string) => name in routes,
+    },
+    routes: {
+      get: async (app: string) => (app in routes ? { app, upstreams: routes[app]! } : undefined),
+    },
+  };
+  return fake as unknown as State;
+}
+
+async function tableFor(apps: string[], domain = 'localhost'): Promise<RouteTable> {
+  const table = new RouteTable(fakeState(Object.fromEntries(apps.map((a) => [a, ['10.0.0.2:5000']]))), domain);
+  await table.load();
+  return table;
+}
+
+describe('route table host parsing', () => {
+  describe('stripPort', () => {
+    it('a host without a port is unchanged', () => {
+      expect(stripPort('app.localhost')).to.equal('app.localhost');
+    });
+
+    it('the port is removed from host:port', () => {
+      expect(stripPort('app.localhost:8080')).to.equal('app.localhost');
+    });
+
+    it('an IPv6 literal keeps its brackets and loses its port', () => {
+      expect(stripPort('[::1]:8080')).to.equal('[::1]');
+      expect(stripPort('[2001:db8::1]')).to.equal('[2001:db8::1]');
+    });
+
+    it('an empty host stays empty', () => {
+      expect(stripPort('')).to.equal('');
+    });
+  });
+
+  describe('appFor', () => {
+    it('<app>.<domain> names the app', async () => {
+      expect((await tableFor(['web'])).appFor('web.localhost')).to.equal('web');
+    });
+
+    it('a port in the Host header is ignored', async () => {
+      expect((await tableFor(['web'])).appFor('web.localhost:8080')).to.equal('web');
+    });
+
+    it('the Host header is matched case-insensitively', async () => {
+      expect((await tableFor(['web'], 'apps.example.com')).appFor('WEB.Apps.Example.com')).to.equal('web');
+    });
+
+    it('a host under the domain with no such app names no app', async () => {
+      expect((await tableFor(['web'])).appFor('other.localhost')).to.equal(undefined);
+    });
+
+    it('the bare domain, another domain and a missing Host name no app', async () => {
+      const table = await tableFor(['web']);
+      expect(table.appFor('localhost')).to.equal(undefined);
+      expect(table.appFor('web.example.com')).to.equal(undefined);
+      expect(table.appFor('web')).to.equal(undefined);
+      expect(table.appFor('')).to.equal(undefined);
+      expect(table.appFor(undefined)).to.equal(undefined);
+    });
+
+    it('a deeper subdomain does not match the app one level below it', async () => {
+      expect((await tableFor(['web'])).appFor('www.web.localhost')).to.equal(undefined);
+    });
+
+    it('a domain that merely ends with the same letters does not match', async () => {
+      expect((await tableFor(['web'], 'example.com')).appFor('web.badexample.com')).to.equal(undefined);
+    });
+  });
+});
