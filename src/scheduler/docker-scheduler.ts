@@ -50,7 +50,11 @@ export class DockerScheduler implements Scheduler {
     const result = await waitUntilAnswering(started.address, {
       timeoutMs: this.opts.startTimeoutMs,
       intervalMs: 100,
-      alive: async () => (await started.container.inspect()).State.Running,
+      // A crash-looping instance may look "running" between restarts; any restart means it died.
+      alive: async () => {
+        const { State, RestartCount } = await started.container.inspect();
+        return State.Running && !State.Restarting && RestartCount === 0;
+      },
     });
     if (result !== 'ok') {
       const tail = await this.tailLogs(started.container, 20);

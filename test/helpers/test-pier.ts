@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,14 +33,17 @@ export interface RunResult {
 
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(opts.input);
+    }
   });
 }
 
@@ -48,6 +52,8 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
  * its own instance name (Redis keys, Docker labels, network, images), ports and PIER_HOME.
  */
 export class TestPier {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
   private constructor(readonly settings: Settings, readonly token: string, private readonly daemon: Daemon) {}
 
   static async start(): Promise<TestPier> {
@@ -81,12 +87,22 @@ export class TestPier {
     });
   }
 
-  /** GET through the router with the app's Host header. */
-  async get(app: string, pathname = '/'): Promise<{ status: number; body: string }> {
-    const res = await fetch(`http://127.0.0.1:${this.settings.httpPort}${pathname}`, {
-      headers: { host: `${app}.${this.settings.domain}` },
+  /** GET through the router with the app's Host header (fetch cannot set Host, so plain http). */
+  get(app: string, pathname = '/'): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(
+        { host: '127.0.0.1', port: this.settings.httpPort, path: pathname, headers: { host: `${app}.${this.settings.domain}` }, agent: this.agent },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(30_000, () => req.destroy(new Error('request timed out after 30 s')));
+      req.on('error', reject);
     });
-    return { status: res.status, body: await res.text() };
   }
 
   /** Copies a fixture app into a fresh git repository with one commit. */
@@ -105,6 +121,7 @@ export class TestPier {
   }
 
   async close(): Promise<void> {
+    this.agent.destroy();
     await this.daemon.close();
     await removeInstance(this.settings.instance);
     await rm(this.settings.home, { recursive: true, force: true });
