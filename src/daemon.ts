@@ -75,6 +75,12 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES)
     for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'error during shutdown'));
   };
   closers.push(() => redis.quit());
+  // BullMQ leaves connections it was handed open on close(), so the daemon closes them itself.
+  const connection = () => {
+    const dup = redis.duplicate();
+    closers.push(() => dup.quit());
+    return dup;
+  };
   try {
     await assertDurableRedis(redis);
     const state = createState(redis, settings.instance);
@@ -100,7 +106,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES)
     const prefix = state.keys.queuePrefix;
 
     if (roles.includes('worker')) {
-      const worker = startBuildWorker(redis.duplicate(), state, builder, releases, { prefix, concurrency: settings.buildConcurrency, appUrl }, log);
+      const worker = startBuildWorker(connection(), state, builder, releases, { prefix, concurrency: settings.buildConcurrency, appUrl }, log);
       closers.push(() => worker.close());
     }
 
@@ -116,7 +122,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES)
         createApp: (app) => apps.create(app),
         log,
       });
-      const queue = createBuildQueue(redis.duplicate(), prefix);
+      const queue = createBuildQueue(connection(), prefix);
       closers.push(() => queue.close());
       const server = createApiServer({ state, apps, builds: new BuildService(state, queue), git, hookToken, log });
       await listen(server, settings.apiPort);
@@ -133,8 +139,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES)
 
     if (roles.includes('router')) {
       const table = new RouteTable(state, settings.domain);
-      const subscriber = redis.duplicate();
-      closers.push(() => subscriber.quit());
+      const subscriber = connection();
       await state.routes.watch(subscriber, (app) => {
         table.refresh(app).catch((err: unknown) => log.warn({ err, app }, 'route refresh failed'));
       });
