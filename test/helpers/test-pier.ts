@@ -52,9 +52,9 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; env?: Nod
  * its own instance name (Redis keys, Docker labels, network, images), ports and PIER_HOME.
  */
 export class TestPier {
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  private agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-  private constructor(readonly settings: Settings, readonly token: string, private readonly daemon: Daemon) {}
+  private constructor(readonly settings: Settings, readonly token: string, private daemon: Daemon) {}
 
   static async start(): Promise<TestPier> {
     const home = await mkdtemp(path.join(os.tmpdir(), 'pier-test-'));
@@ -70,6 +70,14 @@ export class TestPier {
     const token = (await readAdminToken(settings))!;
     const daemon = await startDaemon(settings);
     return new TestPier(settings, token, daemon);
+  }
+
+  /** Stops the daemon as SIGTERM would (apps keep running) and starts a new one on the same state. */
+  async restart(): Promise<void> {
+    await this.daemon.close();
+    this.agent.destroy();
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.daemon = await startDaemon(this.settings);
   }
 
   get apiUrl(): string {

@@ -94,7 +94,7 @@ describe('deploying a Node.js app with git push', function () {
     await rm(path.join(repo, 'package-lock.json'));
     await commitAll(repo, 'broken dependency');
     const pushed = await pier.push(repo, app);
-    expect(pushed.code).to.not.equal(0);
+    expect(pushed.code, pushed.stderr).to.not.equal(0);
     expect(pushed.stderr).to.contain('remote:  !');
     expect(pushed.stderr).to.contain('pre-receive hook declined');
     expect((await pier.get(app)).body).to.contain('bonjour from pier-fixture-node-app');
@@ -105,7 +105,7 @@ describe('deploying a Node.js app with git push', function () {
     await writeFile(path.join(repo, 'server.js'), "console.error('boom: missing DATABASE_URL'); process.exit(1);\n");
     await commitAll(repo, 'crash at start');
     const pushed = await pier.push(repo, app);
-    expect(pushed.code).to.not.equal(0);
+    expect(pushed.code, pushed.stderr).to.not.equal(0);
     expect(pushed.stderr).to.contain('exited before it answered');
     expect(pushed.stderr).to.contain('boom: missing DATABASE_URL');
     expect((await pier.get(app)).body).to.contain('bonjour from pier-fixture-node-app');
@@ -123,6 +123,17 @@ describe('deploying a Node.js app with git push', function () {
     for (const body of bodies) expect(['bonjour from pier-fixture-node-app', 'bonjour from release two']).to.include(body);
     expect(bodies).to.include('bonjour from release two');
     expect((await pier.get(app)).body).to.contain('bonjour from release two');
+  });
+
+  it('keeps the app running and routed across a daemon restart', async () => {
+    const docker = new Docker();
+    const label = [`pier.instance=${pier.settings.instance}`, `pier.app=${app}`, 'pier.process=web'];
+    const before = (await docker.listContainers({ filters: { label } })).map((c) => c.Id);
+    await pier.restart();
+    expect((await docker.listContainers({ filters: { label } })).map((c) => c.Id)).to.deep.equal(before);
+    const page = await pier.get(app);
+    expect(page.status).to.equal(200);
+    expect(page.body).to.contain('bonjour from release two');
   });
 
   it('destroys the app with its containers, images and repository', async () => {
