@@ -23,6 +23,8 @@ import { migrate } from './state/migrations.js';
 import { assertDurableRedis, connectRedis } from './state/redis.js';
 
 export type Role = 'api' | 'router' | 'worker';
+
+const SHUTDOWN_GRACE_MS = 3000;
 export const ALL_ROLES: Role[] = ['api', 'router', 'worker'];
 
 export interface Daemon {
@@ -105,11 +107,6 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES)
     const appUrl = appUrlFor(settings);
     const prefix = state.keys.queuePrefix;
 
-    if (roles.includes('worker')) {
-      const worker = startBuildWorker(connection(), state, builder, releases, { prefix, concurrency: settings.buildConcurrency, appUrl }, log);
-      closers.push(() => worker.close());
-    }
-
     if (roles.includes('api')) {
       const repos = new RepoStore(settings.reposDir, settings.hooksDir);
       const hookToken = await ensureHookToken(settings.home);
@@ -130,7 +127,9 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES)
         () =>
           new Promise<void>((resolve) => {
             server.close(() => resolve());
-            server.closeAllConnections();
+            server.closeIdleConnections();
+            // Pushes in flight get a moment to relay their build's last lines (e.g. "interrupted") to git.
+            setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
           }),
       );
       await reconcileRoutes(state, scheduler);
@@ -148,6 +147,12 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES)
       await router.listen({ port: settings.httpPort });
       closers.push(() => router.close());
       log.info({ port: settings.httpPort, domain: settings.domain }, 'router listening');
+    }
+
+    // Registered last so it closes first: interrupted builds are recorded while the API can still tell their pushers.
+    if (roles.includes('worker')) {
+      const worker = startBuildWorker(connection(), state, builder, releases, { prefix, concurrency: settings.buildConcurrency, appUrl }, log);
+      closers.push(() => worker.close());
     }
   } catch (err) {
     await close();

@@ -71,7 +71,7 @@ interface Timed {
   output: string;
   /** Milliseconds from spawn to the first output line matching each mark. */
   marks: Record<string, number | undefined>;
-  /** Build-log step lines ("-----> ...", "=====> ...") with their arrival time. */
+  /** Build-log step lines ("-----> ...", "=====> ...", the deploy's progress) with their arrival time. */
   steps: Array<{ at: number; line: string }>;
 }
 
@@ -95,8 +95,8 @@ function timedRun(
     let failure: Error | undefined;
     const pending = { out: '', err: '' };
     const scan = (line: string, at: number) => {
-      const step = /^(?:remote: )?((?:----->|=====>) .*?)\s*$/.exec(line);
-      if (step) steps.push({ at, line: step[1]! });
+      const step = /^(?:remote: )?((?:----->|=====>) .*?|\s+(?:Releasing v|Starting web|web\.\d+ answers|Stopping \d).*?)\s*$/.exec(line);
+      if (step) steps.push({ at, line: step[1]!.replace(/^\s+/, '  ') });
       for (const [name, re] of Object.entries(opts.marks ?? {})) if (marks[name] === undefined && re.test(line)) marks[name] = at;
     };
     const onData = (which: 'out' | 'err') => (d: Buffer) => {
@@ -151,7 +151,14 @@ function push(pier: TestPier, repo: string, step: string, capMs: number): Promis
     env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
     capMs,
     marks: pushMarks,
-  }).then((r) => mustSucceed(step, r));
+  }).then((r) => {
+    mustSucceed(step, r);
+    // Exit 0 alone is not proof of a deploy: the figure only counts if Pier built and deployed it.
+    if (r.marks.deploying === undefined || r.marks.deployed === undefined) {
+      throw new Error(`${step} exited 0 in ${secs(r.ms)} s without a build and deploy in its output:\n${r.output.trim()}`);
+    }
+    return r;
+  });
 }
 
 /** The real CLI from sources, as TestPier.cli runs it, but timed and bounded. */

@@ -63,6 +63,23 @@ export function createApiServer(deps: ApiDeps): http.Server {
     ],
     [
       'GET',
+      /^\/api\/apps\/([^/]+)\/builds$/,
+      async (ctx) => {
+        const name = appParam(ctx);
+        await apps.require(name);
+        sendJson(ctx.res, 200, await state.builds.list(name));
+      },
+    ],
+    [
+      'GET',
+      /^\/api\/apps\/([^/]+)\/builds\/(latest|[a-z0-9]+)\/output$/,
+      async (ctx) => {
+        const build = await buildOf(appParam(ctx), ctx.params[1] === 'latest' ? undefined : ctx.params[1]);
+        await streamBuildLog(ctx.res, build.id);
+      },
+    ],
+    [
+      'GET',
       /^\/api\/apps\/([^/]+)\/config$/,
       async (ctx) => {
         const name = appParam(ctx);
@@ -98,10 +115,18 @@ export function createApiServer(deps: ApiDeps): http.Server {
     const push = parseWith(pushSchema, await readJson(req));
     const who = deps.git.pusherOf(push.app) ?? 'unknown';
     const buildId = await deps.builds.enqueue({ app: push.app, commit: push.commit, sourceTar: push.sourceTar, createdBy: who });
+    await streamBuildLog(res, buildId);
+  };
+
+  /** Replays a build log and follows it until the build ends; the last line carries the result. */
+  const streamBuildLog = async (res: http.ServerResponse, buildId: string) => {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
     const reader = state.redis.duplicate();
+    // A client that goes away must not leave a blocked reader behind.
+    res.on('close', () => reader.disconnect());
     try {
       for await (const event of state.builds.follow(reader, buildId)) {
+        if (res.destroyed) break;
         if (event.type === 'line') res.write(`${event.line}\n`);
         else res.write(`${RESULT_MARKER}${event.status}\n`);
       }
@@ -109,6 +134,16 @@ export function createApiServer(deps: ApiDeps): http.Server {
       reader.disconnect();
       res.end();
     }
+  };
+
+  const buildOf = async (app: string, id: string | undefined) => {
+    await apps.require(app);
+    const builds = await state.builds.list(app, id ? 1000 : 1);
+    const build = id ? builds.find((b) => b.id === id) : builds[0];
+    if (!build) {
+      throw new HttpError(404, id ? `No build ${id} for ${app}. List them with: pier builds ${app}` : `${app} has no builds yet. Deploy with git push.`);
+    }
+    return build;
   };
 
   const dispatch = async (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { ReleaseService } from '../release/release-service.js';
@@ -16,6 +16,18 @@ export interface BuildWorkerOptions {
   appUrl: (app: string) => string;
 }
 
+/** How often builds whose worker died are looked for. */
+const SWEEP_INTERVAL_MS = 30_000;
+const ENQUEUE_GRACE_MS = 60_000;
+
+export const INTERRUPTED =
+  'Interrupted: the Pier daemon stopped during this build (restart or crash). Push again to rebuild.';
+
+export interface BuildWorker {
+  /** Stops taking builds; builds in flight are marked failed (interrupted) and their containers removed. */
+  close(): Promise<void>;
+}
+
 /** Consumes the build queue: build, release, deploy, and stream every step into the build log. */
 export function startBuildWorker(
   connection: Redis,
@@ -24,7 +36,9 @@ export function startBuildWorker(
   releases: ReleaseService,
   opts: BuildWorkerOptions,
   log: Logger,
-): Worker<BuildJob> {
+): BuildWorker {
+  const inFlight = new Set<string>();
+  const closing = new AbortController();
   const processJob = async (job: Job<BuildJob>, token?: string) => {
     const { app } = job.data;
     // One active build per app; BullMQ groups are not in the free edition, so a Redis lock serialises.
@@ -33,9 +47,11 @@ export function startBuildWorker(
       await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
       throw new DelayedError();
     }
+    inFlight.add(job.data.buildId);
     try {
-      await runBuild(job.data, state, builder, releases, opts, log);
+      await runBuild(job.data, state, builder, releases, opts, log, closing.signal);
     } finally {
+      inFlight.delete(job.data.buildId);
       await lock.release();
     }
   };
@@ -45,9 +61,49 @@ export function startBuildWorker(
     concurrency: opts.concurrency,
     // Builds run for minutes; the lock must outlive a long npm install.
     lockDuration: 60_000,
+    // A build whose worker died is not run again behind the pusher's back: it fails, and the sweep says so.
+    maxStalledCount: 0,
   });
   worker.on('error', (err) => log.error({ err }, 'build worker error'));
-  return worker;
+  const queue = new Queue<BuildJob>(BUILD_QUEUE, { connection, prefix: opts.prefix });
+  const sweep = () =>
+    sweepInterrupted(state, queue, builder).catch((err: unknown) => log.warn({ err }, 'sweep of interrupted builds failed'));
+  void sweep();
+  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  timer.unref();
+  return {
+    close: async () => {
+      clearInterval(timer);
+      closing.abort();
+      await worker.close(true);
+      for (const id of inFlight) {
+        await state.builds.appendLog(id, ` !     ${INTERRUPTED}`);
+        await state.builds.finish(id, 'failed', INTERRUPTED);
+        await builder.removeBuildContainers(id);
+      }
+      await queue.close();
+    },
+  };
+}
+
+/**
+ * Marks failed the builds whose job is gone or ended without its worker recording the end
+ * (a crash), so no build stays "running" forever.
+ */
+async function sweepInterrupted(state: State, queue: Queue<BuildJob>, builder: BuildpackBuilder): Promise<void> {
+  for (const id of await state.builds.activeIds()) {
+    const job = await queue.getJob(id);
+    const jobState = job ? await job.getState() : 'unknown';
+    if (jobState !== 'failed' && jobState !== 'completed' && jobState !== 'unknown') continue;
+    const record = await state.builds.get(id);
+    // The record is written just before its job is queued; a very young one may have no job yet.
+    const young = record !== undefined && Date.now() - Date.parse(record.createdAt) < ENQUEUE_GRACE_MS;
+    if (record && !young && (record.status === 'queued' || record.status === 'running')) {
+      await state.builds.appendLog(id, ` !     ${INTERRUPTED}`);
+      await state.builds.finish(id, 'failed', INTERRUPTED);
+      await builder.removeBuildContainers(id);
+    }
+  }
 }
 
 async function runBuild(
@@ -57,6 +113,7 @@ async function runBuild(
   releases: ReleaseService,
   opts: BuildWorkerOptions,
   log: Logger,
+  closing: AbortSignal,
 ): Promise<void> {
   const { app, buildId, commit } = job;
   const write = (line: string) => {
@@ -64,7 +121,7 @@ async function runBuild(
   };
   const started = Date.now();
   try {
-    await state.builds.update(buildId, { status: 'running' });
+    await state.builds.update(buildId, { status: 'running', startedAt: new Date().toISOString() });
     write(`-----> Building ${app} from commit ${commit.slice(0, 7)}`);
     const config = await state.config.all(app);
     const built = await builder.build({ app, buildId, sourceTar: job.sourceTar, config, log: write });
@@ -86,6 +143,8 @@ async function runBuild(
     write(`       ${opts.appUrl(app)}`);
     await state.builds.finish(buildId, 'succeeded');
   } catch (err) {
+    // A build cut short by shutdown was already recorded as interrupted by close().
+    if (closing.aborted) return;
     const message = (err as Error).message;
     for (const line of message.split('\n')) write(` !     ${line}`);
     write(' !     Deploy failed; the app keeps running its previous release.');

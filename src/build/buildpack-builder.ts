@@ -100,7 +100,8 @@ export class BuildpackBuilder {
           'WORKDIR /app',
           'ENTRYPOINT ["/usr/local/bin/pier-launch"]',
           'CMD []',
-          `LABEL pier.instance=${this.opts.instance} pier.app=${req.app} pier.build=${req.buildId}`,
+          // Images inherit the build container's labels; pier.role must not say "build" on what runs from them.
+          `LABEL pier.instance=${this.opts.instance} pier.app=${req.app} pier.build=${req.buildId} pier.role=image`,
         ],
       });
       return { image, processTypes };
@@ -165,6 +166,13 @@ export class BuildpackBuilder {
       await this.docker.getImage(this.opts.stackImage).inspect();
     } catch {
       throw new BuildError(`the stack image ${this.opts.stackImage} is missing. Run ./install.sh to build it.`);
+    }
+  }
+
+  async removeBuildContainers(buildId: string): Promise<void> {
+    const label = [`pier.instance=${this.opts.instance}`, `pier.build=${buildId}`, 'pier.role=build'];
+    for (const c of await this.docker.listContainers({ all: true, filters: { label } })) {
+      await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     }
   }
 

@@ -41,6 +41,19 @@ export class ApiClient {
     return (await (await this.send(method, path, body)).json()) as T;
   }
 
+  /** Reads a streamed text response line by line as it arrives. */
+  async lines(path: string, onLine: (line: string) => void): Promise<void> {
+    const res = await this.send('GET', path);
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(onLine);
+    }
+    if (pending !== '') onLine(pending);
+  }
+
   /** Runs an operation that streams NDJSON progress; prints progress via `onProgress`, returns the result. */
   async operation<T>(method: string, path: string, body: unknown, onProgress: (line: string) => void): Promise<T> {
     const res = await this.send(method, path, body);

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import type { AppInfo } from '../api/app-service.js';
+import { RESULT_MARKER } from '../git/push-protocol.js';
+import type { BuildRecord } from '../state/build-store.js';
 import { loadSettings } from '../settings.js';
 import { readAdminToken, setup } from '../setup.js';
 import { appNameSchema, configKeySchema, parseConfigPairs } from '../validation.js';
@@ -33,6 +35,12 @@ function configKey(value: string): string {
   const parsed = configKeySchema.safeParse(value);
   if (!parsed.success) throw new UsageError(`Invalid config key "${value}": ${parsed.error.issues[0]!.message}`);
   return value;
+}
+
+function duration(b: BuildRecord): string {
+  if (!b.startedAt) return '-';
+  const end = b.finishedAt ? Date.parse(b.finishedAt) : Date.now();
+  return `${((end - Date.parse(b.startedAt)) / 1000).toFixed(1)}s`;
 }
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
@@ -92,6 +100,32 @@ program
     if (!opts.force) throw new UsageError(`This destroys ${name} and everything it holds. Re-run with --force: pier apps:destroy ${name} --force`);
     await (await client()).json('DELETE', `/api/apps/${name}`);
     out(`-----> Destroyed ${name}`);
+  });
+
+program
+  .command('builds <name>')
+  .description("List an app's builds, newest first")
+  .option('--json', 'print JSON')
+  .action(async (name: string, opts: { json?: boolean }) => {
+    const builds = await (await client()).json<BuildRecord[]>('GET', `/api/apps/${appName(name)}/builds`);
+    if (opts.json) return out(JSON.stringify(builds, null, 2));
+    if (builds.length === 0) return out(`${name} has no builds yet. Deploy with git push.`);
+    out(formatTable(
+      ['ID', 'COMMIT', 'STATUS', 'DURATION', 'BY', 'CREATED'],
+      builds.map((b) => [b.id, b.commit.slice(0, 7), b.status, duration(b), b.createdBy, b.createdAt]),
+    ));
+  });
+
+program
+  .command('builds:output <name> [id]')
+  .description('Replay a build log (the latest by default) and follow it while it runs; exits 1 if the build failed')
+  .action(async (name: string, id: string | undefined) => {
+    let status = 'unknown';
+    await (await client()).lines(`/api/apps/${appName(name)}/builds/${id ?? 'latest'}/output`, (line) => {
+      if (line.startsWith(RESULT_MARKER)) status = line.slice(RESULT_MARKER.length).trim();
+      else out(line);
+    });
+    if (status !== 'succeeded') process.exitCode = 1;
   });
 
 program

@@ -84,6 +84,10 @@ async function main(): Promise<number> {
     await archive(commit, sourceTar);
     const token = (await readFile(process.env.PIER_HOOK_TOKEN_FILE!, 'utf8')).trim();
     const status = await requestBuild({ app, commit, ref: choice.deploy.ref, sourceTar }, process.env.PIER_HOOK_URL!, token);
+    if (status === 'unknown') {
+      say(' !     The connection to Pier ended before the build finished (was the daemon restarted?).');
+      say(` !     See what happened with: pier builds:output ${app}`);
+    }
     return status === 'succeeded' ? 0 : 1;
   } catch (err) {
     await rm(sourceTar, { force: true });

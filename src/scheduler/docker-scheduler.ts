@@ -118,7 +118,7 @@ export class DockerScheduler implements Scheduler {
         `PORT=${DEFAULT_PORT}`,
         `DYNO=${process}.${index}`,
       ],
-      Labels: { ...this.labels(app), 'pier.process': process, 'pier.release': String(release.version) },
+      Labels: { ...this.labels(app), 'pier.role': 'app', 'pier.process': process, 'pier.release': String(release.version) },
       HostConfig: hardenedHostConfig({
         NetworkMode: this.opts.network,
         RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 10 },

@@ -10,6 +10,7 @@ export interface BuildRecord {
   status: BuildStatus;
   createdBy: string;
   createdAt: string;
+  startedAt?: string;
   finishedAt?: string;
   error?: string;
 }
@@ -26,7 +27,20 @@ export class BuildStore {
       .multi()
       .set(this.keys.build(record.id), JSON.stringify(record))
       .lpush(this.keys.builds(record.app), record.id)
+      .sadd(this.keys.activeBuilds, record.id)
       .exec();
+  }
+
+  /** Builds not finished yet (queued or running), across apps. */
+  async activeIds(): Promise<string[]> {
+    return this.redis.smembers(this.keys.activeBuilds);
+  }
+
+  /** The app's builds, newest first. */
+  async list(app: string, limit = 50): Promise<BuildRecord[]> {
+    const ids = await this.redis.lrange(this.keys.builds(app), 0, limit - 1);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    return records.filter((r): r is BuildRecord => r !== undefined);
   }
 
   async get(id: string): Promise<BuildRecord | undefined> {
@@ -53,7 +67,11 @@ export class BuildStore {
 
   async finish(id: string, status: 'succeeded' | 'failed', error?: string): Promise<void> {
     await this.update(id, { status, error, finishedAt: new Date().toISOString() });
-    await this.redis.xadd(this.keys.buildLog(id), '*', 'end', status, 'error', error ?? '');
+    await this.redis
+      .multi()
+      .xadd(this.keys.buildLog(id), '*', 'end', status, 'error', error ?? '')
+      .srem(this.keys.activeBuilds, id)
+      .exec();
   }
 
   /** Replays the log, then follows it until the build ends. `reader` is a connection this call may block. */

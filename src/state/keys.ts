@@ -11,6 +11,7 @@ export function keyspace(instance: string) {
     releaseSeq: (name: string) => `${p}releases:${name}:seq`,
     releases: (name: string) => `${p}releases:${name}`,
     builds: (name: string) => `${p}builds:${name}`,
+    activeBuilds: `${p}builds-active`,
     build: (id: string) => `${p}build:${id}`,
     buildLog: (id: string) => `${p}build:${id}:log`,
     route: (name: string) => `${p}route:${name}`,

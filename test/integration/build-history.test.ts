@@ -1,0 +1,115 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'chai';
+import Docker from 'dockerode';
+import type { BuildRecord } from '../../src/state/build-store.js';
+import { TestPier, commitAll } from '../helpers/test-pier.js';
+
+/** Follows the app's latest build log over the API until `text` appears (or the time is up). */
+async function followUntil(pier: TestPier, app: string, text: string, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  let seen = '';
+  while (Date.now() < deadline && !seen.includes(text)) {
+    const builds = await fetch(`${pier.apiUrl}/api/apps/${app}/builds`, { headers: { authorization: `Bearer ${pier.token}` } });
+    const [latest] = (await builds.json()) as BuildRecord[];
+    if (latest?.status !== 'running') {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()));
+    try {
+      const res = await fetch(`${pier.apiUrl}/api/apps/${app}/builds/${latest.id}/output`, {
+        headers: { authorization: `Bearer ${pier.token}` },
+        signal: controller.signal,
+      });
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        seen += decoder.decode(chunk, { stream: true });
+        if (seen.includes(text)) break;
+      }
+    } catch {
+      // aborted at the deadline
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+  }
+  return seen;
+}
+
+describe('build history', function () {
+  this.timeout(300_000);
+  let pier: TestPier;
+  let repo: string;
+
+  before(async () => {
+    pier = await TestPier.start();
+    repo = await pier.fixtureRepo('node-app');
+  });
+
+  after(async () => {
+    await pier?.close();
+    if (repo) await rm(repo, { recursive: true, force: true });
+  });
+
+  const builds = async (app: string) => JSON.parse((await pier.cli(['builds', app, '--json'])).stdout) as BuildRecord[];
+
+  it('lists builds with commit, status, duration and who, and replays a finished build log', async () => {
+    const pushed = await pier.push(repo, 'history');
+    expect(pushed.code, pushed.stderr).to.equal(0);
+    const [build] = await builds('history');
+    expect(build).to.include({ app: 'history', status: 'succeeded', createdBy: 'admin' });
+    const table = await pier.cli(['builds', 'history']);
+    expect(table.stdout).to.match(/^ID\s+COMMIT\s+STATUS\s+DURATION\s+BY\s+CREATED/);
+    expect(table.stdout).to.contain(build!.commit.slice(0, 7));
+    expect(table.stdout).to.match(/succeeded\s+\d+\.\ds\s+admin/);
+    const output = await pier.cli(['builds:output', 'history']);
+    expect(output.code).to.equal(0);
+    expect(output.stdout).to.contain('-----> Node.js app detected');
+    expect(output.stdout).to.contain('=====> Application deployed');
+    const byId = await pier.cli(['builds:output', 'history', build!.id]);
+    expect(byId.stdout).to.equal(output.stdout);
+  });
+
+  it('exits 1 when replaying a failed build, and names an unknown build id', async () => {
+    const pkgFile = path.join(repo, 'package.json');
+    const pkg = JSON.parse(await readFile(pkgFile, 'utf8')) as { engines: Record<string, string> };
+    pkg.engines.node = '>=999';
+    await writeFile(pkgFile, JSON.stringify(pkg, null, 2));
+    await commitAll(repo, 'impossible engine');
+    const failed = await pier.push(repo, 'history');
+    expect(failed.code, failed.stderr).to.not.equal(0);
+    const replay = await pier.cli(['builds:output', 'history']);
+    expect(replay.code).to.equal(1);
+    expect(replay.stdout).to.contain('>=999');
+    const [latest, previous] = await builds('history');
+    expect(latest!.status).to.equal('failed');
+    expect(previous!.status).to.equal('succeeded');
+    const unknown = await pier.cli(['builds:output', 'history', 'nosuchbuild']);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.contain('No build nosuchbuild for history');
+  });
+
+  it('marks a build interrupted by a daemon restart as failed, removes its container, and tells the pusher', async () => {
+    const pkgFile = path.join(repo, 'package.json');
+    const pkg = JSON.parse(await readFile(pkgFile, 'utf8')) as { engines: Record<string, string>; scripts: Record<string, string> };
+    pkg.engines.node = '>=20';
+    pkg.scripts['heroku-prebuild'] = 'sleep 600';
+    await writeFile(pkgFile, JSON.stringify(pkg, null, 2));
+    await commitAll(repo, 'slow build');
+    const push = pier.push(repo, 'history');
+    const output = await followUntil(pier, 'history', 'sleep 600', 120_000);
+    expect(output, 'the build reached heroku-prebuild').to.contain('sleep 600');
+    await pier.restart();
+    const pushed = await push;
+    expect(pushed.code).to.not.equal(0);
+    expect(pushed.stderr, pushed.stderr).to.contain('remote:  !     Interrupted: the Pier daemon stopped during this build');
+    const [latest] = await builds('history');
+    expect(latest).to.include({ status: 'failed' });
+    expect(latest!.error).to.contain('Interrupted');
+    const label = [`pier.instance=${pier.settings.instance}`, 'pier.role=build'];
+    const left = await new Docker().listContainers({ all: true, filters: { label } });
+    expect(left, JSON.stringify(left.map((c) => [c.Labels, c.State, c.Status]))).to.have.length(0);
+  });
+});
