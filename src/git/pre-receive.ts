@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -21,19 +22,16 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function archive(commit: string, target: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const git = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = createWriteStream(target, { mode: 0o600 });
-    let stderr = '';
-    git.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    git.stdout.pipe(out);
+async function archive(commit: string, target: string): Promise<void> {
+  const git = spawn('git', ['archive', '--format=tar', commit], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  git.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
     git.on('error', reject);
-    git.on('close', (code) => {
-      out.on('close', () => (code === 0 ? resolve() : reject(new Error(`git archive failed: ${stderr.trim()}`))));
-      out.end();
-    });
+    git.on('close', resolve);
   });
+  const [code] = await Promise.all([exited, pipeline(git.stdout, createWriteStream(target, { mode: 0o600 }))]);
+  if (code !== 0) throw new Error(`git archive failed: ${stderr.trim()}`);
 }
 
 /** Streams the daemon's answer line by line; resolves with the build's final status. */
@@ -96,6 +94,13 @@ async function main(): Promise<number> {
     return 1;
   }
 }
+
+// Node exits quietly with code 0 when nothing is left to wait for; for a hook that would accept an
+// unbuilt push, so an early, unexplained end is a failure.
+process.once('beforeExit', () => {
+  say(' !     The Pier hook ended before the build finished; the push is refused. Push again.');
+  process.exit(1);
+});
 
 main().then(
   (code) => process.exit(code),
