@@ -69,8 +69,7 @@ async function reconcileRoutes(state: State, scheduler: DockerScheduler): Promis
   }
 }
 
-export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES): Promise<Daemon> {
-  const log = createLogger(settings.logLevel);
+export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES, log: Logger = createLogger(settings.logLevel)): Promise<Daemon> {
   const redis = connectRedis(settings.redisUrl);
   const closers: Array<() => Promise<unknown>> = [];
   const close = async () => {

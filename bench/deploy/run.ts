@@ -45,6 +45,8 @@ const watchdog = setTimeout(() => {
 }, BUDGET_MS + CLEANUP_MS + 5000);
 watchdog.unref();
 
+// A closed stdout (say, piped into head) must not kill the run before it has cleaned up.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 process.once('SIGINT', () => abort.abort(new BenchAbort('interrupted (SIGINT)')));
 process.once('SIGTERM', () => abort.abort(new BenchAbort('terminated (SIGTERM)')));
 

@@ -6,7 +6,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { ALL_ROLES, startDaemon, type Daemon } from '../../src/daemon.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { loadSettings, type Settings } from '../../src/settings.js';
 import { setup, readAdminToken } from '../../src/setup.js';
 
@@ -63,9 +64,10 @@ export function run(
 export class TestPier {
   private agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-  private constructor(readonly settings: Settings, readonly token: string, private daemon: Daemon) {}
+  private constructor(readonly settings: Settings, readonly token: string, private daemon: Daemon, private readonly log: Logger) {}
 
-  static async start(): Promise<TestPier> {
+  /** `logFile` captures the daemon's logs at debug level, for tests that inspect them. */
+  static async start(opts: { logFile?: string } = {}): Promise<TestPier> {
     const home = await mkdtemp(path.join(os.tmpdir(), 'pier-test-'));
     const settings = loadSettings({
       PIER_API_PORT: String(await freePort()),
@@ -77,8 +79,9 @@ export class TestPier {
     });
     await setup(settings);
     const token = (await readAdminToken(settings))!;
-    const daemon = await startDaemon(settings);
-    return new TestPier(settings, token, daemon);
+    const log = opts.logFile ? createLogger('debug', opts.logFile) : createLogger(settings.logLevel);
+    const daemon = await startDaemon(settings, ALL_ROLES, log);
+    return new TestPier(settings, token, daemon, log);
   }
 
   /** Stops the daemon as SIGTERM would (apps keep running) and starts a new one on the same state. */
@@ -86,7 +89,7 @@ export class TestPier {
     await this.daemon.close();
     this.agent.destroy();
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    this.daemon = await startDaemon(this.settings);
+    this.daemon = await startDaemon(this.settings, ALL_ROLES, this.log);
   }
 
   get apiUrl(): string {
