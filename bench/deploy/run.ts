@@ -13,6 +13,8 @@
  * {warm redeploy push, config:set, bare container start}, so a slow spell of a shared machine hits
  * every measure alike. Medians are reported. The whole bench is bounded (BENCH_BUDGET_S, default
  * 200 s of measuring, then at most 30 s of clean-up) and aborts with a message when over budget.
+ * A push that git accepts but Pier never builds is reported as a warning, left out of the figures
+ * and retried with a new commit.
  */
 import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';

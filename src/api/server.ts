@@ -79,6 +79,15 @@ export function createApiServer(deps: ApiDeps): http.Server {
       },
     ],
     [
+      'POST',
+      /^\/api\/apps\/([^/]+)\/builds\/cancel$/,
+      async (ctx) => {
+        const name = appParam(ctx);
+        await apps.require(name);
+        sendJson(ctx.res, 200, await deps.builds.cancel(name, ctx.who));
+      },
+    ],
+    [
       'GET',
       /^\/api\/apps\/([^/]+)\/config$/,
       async (ctx) => {

@@ -19,6 +19,7 @@ export interface BuildWorkerOptions {
 /** How often builds whose worker died are looked for. */
 const SWEEP_INTERVAL_MS = 30_000;
 const ENQUEUE_GRACE_MS = 60_000;
+const CANCEL_POLL_MS = 1000;
 
 export const INTERRUPTED =
   'Interrupted: the Pier daemon stopped during this build (restart or crash). Push again to rebuild.';
@@ -120,11 +121,25 @@ async function runBuild(
     state.builds.appendLog(buildId, line).catch((err: unknown) => log.warn({ err, buildId }, 'could not store a build log line'));
   };
   const started = Date.now();
+  // builds:cancel sets a flag; stopping the build container makes the running step fail at once.
+  let cancelledBy: string | undefined;
+  const watchCancel = setInterval(() => {
+    state.builds
+      .cancelRequest(buildId)
+      .then(async (who) => {
+        if (!who || cancelledBy) return;
+        cancelledBy = who;
+        await builder.removeBuildContainers(buildId);
+      })
+      .catch((err: unknown) => log.warn({ err, buildId }, 'cancel check failed'));
+  }, CANCEL_POLL_MS);
   try {
     await state.builds.update(buildId, { status: 'running', startedAt: new Date().toISOString() });
     write(`-----> Building ${app} from commit ${commit.slice(0, 7)}`);
     const config = await state.config.all(app);
     const built = await builder.build({ app, buildId, sourceTar: job.sourceTar, config, log: write });
+    clearInterval(watchCancel);
+    if (cancelledBy) throw new Error('cancelled');
     write('-----> Deploying');
     await releases.release(
       app,
@@ -145,12 +160,19 @@ async function runBuild(
   } catch (err) {
     // A build cut short by shutdown was already recorded as interrupted by close().
     if (closing.aborted) return;
+    if (cancelledBy) {
+      const message = `Build cancelled by ${cancelledBy}; the app keeps running its previous release.`;
+      write(` !     ${message}`);
+      await state.builds.finish(buildId, 'cancelled', message);
+      return;
+    }
     const message = (err as Error).message;
     for (const line of message.split('\n')) write(` !     ${line}`);
     write(' !     Deploy failed; the app keeps running its previous release.');
     log.warn({ app, buildId, error: message }, 'build failed');
     await state.builds.finish(buildId, 'failed', message.split('\n')[0]);
   } finally {
+    clearInterval(watchCancel);
     await rm(job.sourceTar, { force: true });
   }
 }

@@ -129,6 +129,17 @@ program
   });
 
 program
+  .command('builds:cancel <name>')
+  .description("Cancel the app's queued builds and stop its running build")
+  .action(async (name: string) => {
+    const cancelled = await (await client()).json<Array<{ id: string; commit: string; was: string }>>('POST', `/api/apps/${appName(name)}/builds/cancel`);
+    if (cancelled.length === 0) return out(`-----> ${name} has no queued or running build`);
+    for (const b of cancelled) {
+      out(b.was === 'queued' ? `-----> Cancelled queued build ${b.id} (${b.commit.slice(0, 7)})` : `-----> Stopping build ${b.id} (${b.commit.slice(0, 7)})`);
+    }
+  });
+
+program
   .command('config <name>')
   .description("Show an app's config vars")
   .option('--json', 'print JSON')

@@ -1,7 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from './keys.js';
 
-export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+export type BuildStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type FinalBuildStatus = Exclude<BuildStatus, 'queued' | 'running'>;
+
+export function isFinal(status: BuildStatus): status is FinalBuildStatus {
+  return status !== 'queued' && status !== 'running';
+}
 
 export interface BuildRecord {
   id: string;
@@ -60,12 +65,22 @@ export class BuildStore {
     return next;
   }
 
+  /** Asks the worker running the build to stop it. */
+  async requestCancel(id: string, who: string): Promise<void> {
+    await this.redis.set(this.keys.buildCancel(id), who, 'EX', 3600);
+  }
+
+  /** Who asked to cancel the build, if anyone. */
+  async cancelRequest(id: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.buildCancel(id))) ?? undefined;
+  }
+
   /** The log is a Redis stream: followers replay it from the start and then block for new entries. */
   async appendLog(id: string, line: string): Promise<void> {
     await this.redis.xadd(this.keys.buildLog(id), 'MAXLEN', '~', LOG_RETENTION_LINES, '*', 'line', line);
   }
 
-  async finish(id: string, status: 'succeeded' | 'failed', error?: string): Promise<void> {
+  async finish(id: string, status: FinalBuildStatus, error?: string): Promise<void> {
     await this.update(id, { status, error, finishedAt: new Date().toISOString() });
     await this.redis
       .multi()
@@ -83,7 +98,7 @@ export class BuildStore {
       if (result === null) {
         const record = await this.get(id);
         if (!record) return;
-        if (record.status === 'succeeded' || record.status === 'failed') {
+        if (isFinal(record.status)) {
           yield { type: 'end', status: record.status, error: record.error };
           return;
         }

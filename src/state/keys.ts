@@ -14,6 +14,7 @@ export function keyspace(instance: string) {
     activeBuilds: `${p}builds-active`,
     build: (id: string) => `${p}build:${id}`,
     buildLog: (id: string) => `${p}build:${id}:log`,
+    buildCancel: (id: string) => `${p}build:${id}:cancel`,
     route: (name: string) => `${p}route:${name}`,
     routesChannel: `${p}routes`,
     lock: (name: string, kind: string) => `${p}lock:${kind}:${name}`,

@@ -91,13 +91,38 @@ describe('build history', function () {
     expect(unknown.stderr).to.contain('No build nosuchbuild for history');
   });
 
-  it('marks a build interrupted by a daemon restart as failed, removes its container, and tells the pusher', async () => {
+  const slowCommit = async (description: string) => {
     const pkgFile = path.join(repo, 'package.json');
-    const pkg = JSON.parse(await readFile(pkgFile, 'utf8')) as { engines: Record<string, string>; scripts: Record<string, string> };
+    const pkg = JSON.parse(await readFile(pkgFile, 'utf8')) as { description: string; engines: Record<string, string>; scripts: Record<string, string> };
+    pkg.description = description;
     pkg.engines.node = '>=20';
     pkg.scripts['heroku-prebuild'] = 'sleep 600';
     await writeFile(pkgFile, JSON.stringify(pkg, null, 2));
-    await commitAll(repo, 'slow build');
+    await commitAll(repo, description);
+  };
+
+  it('cancels a running build: the push is refused naming who cancelled, and the previous release keeps serving', async () => {
+    await slowCommit('cancel me');
+    const push = pier.push(repo, 'history');
+    expect(await followUntil(pier, 'history', 'sleep 600', 120_000)).to.contain('sleep 600');
+    const cancel = await pier.cli(['builds:cancel', 'history']);
+    expect(cancel.code, cancel.stderr).to.equal(0);
+    expect(cancel.stdout).to.match(/Stopping build \w+/);
+    const pushed = await push;
+    expect(pushed.code).to.not.equal(0);
+    expect(pushed.stderr).to.contain('remote:  !     Build cancelled by admin');
+    const [latest] = await builds('history');
+    expect(latest!.status).to.equal('cancelled');
+    const page = await pier.get('history');
+    expect(page.status).to.equal(200);
+    expect(page.body).to.contain('hello from pier-fixture-node-app');
+    const label = [`pier.instance=${pier.settings.instance}`, 'pier.role=build'];
+    expect(await new Docker().listContainers({ all: true, filters: { label } })).to.have.length(0);
+    expect((await pier.cli(['builds:cancel', 'history'])).stdout).to.contain('history has no queued or running build');
+  });
+
+  it('marks a build interrupted by a daemon restart as failed, removes its container, and tells the pusher', async () => {
+    await slowCommit('interrupt me');
     const push = pier.push(repo, 'history');
     const output = await followUntil(pier, 'history', 'sleep 600', 120_000);
     expect(output, 'the build reached heroku-prebuild').to.contain('sleep 600');
