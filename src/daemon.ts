@@ -150,7 +150,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
 
     // Registered last so it closes first: interrupted builds are recorded while the API can still tell their pushers.
     if (roles.includes('worker')) {
-      const worker = startBuildWorker(connection(), state, builder, releases, { prefix, concurrency: settings.buildConcurrency, appUrl }, log);
+      const worker = startBuildWorker(connection(), state, builder, releases, { prefix, concurrency: settings.buildConcurrency, timeoutSec: settings.buildTimeoutSec, appUrl }, log);
       closers.push(() => worker.close());
     }
   } catch (err) {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -21,7 +22,8 @@ const schema = z.object({
   PIER_INSTANCE: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes').default('pier'),
   PIER_CA_BUNDLE: z.string().default('/etc/ssl/certs/ca-certificates.crt'),
   PIER_STACK_IMAGE: z.string().default('pier/stack:bookworm'),
-  PIER_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  PIER_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(os.availableParallelism()),
+  PIER_BUILD_TIMEOUT: z.coerce.number().int().min(1, 'seconds, at least 1').default(1800),
   PIER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -36,6 +38,8 @@ export interface Settings {
   caBundle: string;
   stackImage: string;
   buildConcurrency: number;
+  /** Seconds a build may take before it is stopped. */
+  buildTimeoutSec: number;
   logLevel: string;
   reposDir: string;
   hooksDir: string;
@@ -61,6 +65,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     caBundle: e.PIER_CA_BUNDLE,
     stackImage: e.PIER_STACK_IMAGE,
     buildConcurrency: e.PIER_BUILD_CONCURRENCY,
+    buildTimeoutSec: e.PIER_BUILD_TIMEOUT,
     logLevel: e.PIER_LOG_LEVEL,
     reposDir: path.join(home, 'repos'),
     hooksDir: path.join(home, 'hooks'),

@@ -13,6 +13,7 @@ const BUSY_RETRY_MS = 1000;
 export interface BuildWorkerOptions {
   prefix: string;
   concurrency: number;
+  timeoutSec: number;
   appUrl: (app: string) => string;
 }
 
@@ -121,25 +122,36 @@ async function runBuild(
     state.builds.appendLog(buildId, line).catch((err: unknown) => log.warn({ err, buildId }, 'could not store a build log line'));
   };
   const started = Date.now();
-  // builds:cancel sets a flag; stopping the build container makes the running step fail at once.
-  let cancelledBy: string | undefined;
-  const watchCancel = setInterval(() => {
+  // builds:cancel and the build timeout stop the build container, which makes the running step fail at once.
+  const halt: { reason?: { status: 'cancelled' | 'failed'; message: string }; removal?: Promise<void> } = {};
+  const stop = (status: 'cancelled' | 'failed', message: string) => {
+    if (halt.reason) return;
+    halt.reason = { status, message };
+    halt.removal = builder.removeBuildContainers(buildId).catch((err: unknown) => log.warn({ err, buildId }, 'could not stop a build container'));
+  };
+  const throwIfHalted = () => {
+    if (halt.reason) throw new Error(halt.reason.message);
+  };
+  const checkCancel = () =>
     state.builds
       .cancelRequest(buildId)
-      .then(async (who) => {
-        if (!who || cancelledBy) return;
-        cancelledBy = who;
-        await builder.removeBuildContainers(buildId);
-      })
+      .then((reason) => reason && stop('cancelled', reason))
       .catch((err: unknown) => log.warn({ err, buildId }, 'cancel check failed'));
-  }, CANCEL_POLL_MS);
+  const watchCancel = setInterval(checkCancel, CANCEL_POLL_MS);
+  const timeout = setTimeout(() => {
+    const minutes = (opts.timeoutSec / 60).toFixed(1);
+    stop('failed', `Build timed out after ${minutes} min and was stopped; the app keeps running its previous release. Raise PIER_BUILD_TIMEOUT (seconds) if the build needs longer.`);
+  }, opts.timeoutSec * 1000);
   try {
     await state.builds.update(buildId, { status: 'running', startedAt: new Date().toISOString() });
     write(`-----> Building ${app} from commit ${commit.slice(0, 7)}`);
     const config = await state.config.all(app);
+    await checkCancel();
+    throwIfHalted();
     const built = await builder.build({ app, buildId, sourceTar: job.sourceTar, config, log: write });
     clearInterval(watchCancel);
-    if (cancelledBy) throw new Error('cancelled');
+    clearTimeout(timeout);
+    throwIfHalted();
     write('-----> Deploying');
     await releases.release(
       app,
@@ -160,10 +172,11 @@ async function runBuild(
   } catch (err) {
     // A build cut short by shutdown was already recorded as interrupted by close().
     if (closing.aborted) return;
-    if (cancelledBy) {
-      const message = `Build cancelled by ${cancelledBy}; the app keeps running its previous release.`;
-      write(` !     ${message}`);
-      await state.builds.finish(buildId, 'cancelled', message);
+    if (halt.reason) {
+      // The pusher hears of it only once the build container is really gone.
+      await halt.removal;
+      write(` !     ${halt.reason.message}`);
+      await state.builds.finish(buildId, halt.reason.status, halt.reason.message);
       return;
     }
     const message = (err as Error).message;
@@ -173,6 +186,7 @@ async function runBuild(
     await state.builds.finish(buildId, 'failed', message.split('\n')[0]);
   } finally {
     clearInterval(watchCancel);
+    clearTimeout(timeout);
     await rm(job.sourceTar, { force: true });
   }
 }

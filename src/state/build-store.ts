@@ -65,12 +65,12 @@ export class BuildStore {
     return next;
   }
 
-  /** Asks the worker running the build to stop it. */
-  async requestCancel(id: string, who: string): Promise<void> {
-    await this.redis.set(this.keys.buildCancel(id), who, 'EX', 3600);
+  /** Asks the worker running the build to stop it; `reason` is what the pusher is told. */
+  async requestCancel(id: string, reason: string): Promise<void> {
+    await this.redis.set(this.keys.buildCancel(id), reason, 'EX', 3600);
   }
 
-  /** Who asked to cancel the build, if anyone. */
+  /** Why the build should stop, if someone asked. */
   async cancelRequest(id: string): Promise<string | undefined> {
     return (await this.redis.get(this.keys.buildCancel(id))) ?? undefined;
   }

@@ -66,8 +66,8 @@ export class TestPier {
 
   private constructor(readonly settings: Settings, readonly token: string, private daemon: Daemon, private readonly log: Logger) {}
 
-  /** `logFile` captures the daemon's logs at debug level, for tests that inspect them. */
-  static async start(opts: { logFile?: string } = {}): Promise<TestPier> {
+  /** `logFile` captures the daemon's logs at debug level, for tests that inspect them; `env` adds settings. */
+  static async start(opts: { logFile?: string; env?: Record<string, string> } = {}): Promise<TestPier> {
     const home = await mkdtemp(path.join(os.tmpdir(), 'pier-test-'));
     const settings = loadSettings({
       PIER_API_PORT: String(await freePort()),
@@ -76,6 +76,7 @@ export class TestPier {
       PIER_INSTANCE: uniqueInstance('pt'),
       PIER_REDIS_URL: testRedisUrl,
       PIER_LOG_LEVEL: process.env.PIER_TEST_LOG_LEVEL ?? 'silent',
+      ...opts.env,
     });
     await setup(settings);
     const token = (await readAdminToken(settings))!;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import Docker from 'dockerode';
 import type { BuildRecord } from '../../src/state/build-store.js';
-import { TestPier, commitAll } from '../helpers/test-pier.js';
+import { TestPier, commitAll, run } from '../helpers/test-pier.js';
 
 /** Follows the app's latest build log over the API until `text` appears (or the time is up). */
 async function followUntil(pier: TestPier, app: string, text: string, ms: number): Promise<string> {
@@ -36,6 +36,18 @@ async function followUntil(pier: TestPier, app: string, text: string, ms: number
     }
   }
   return seen;
+}
+
+/** Rewrites the fixture's package.json (description, and a heroku-prebuild script or none) and commits. */
+async function commitPackage(repo: string, description: string, prebuild: string | null): Promise<void> {
+  const pkgFile = path.join(repo, 'package.json');
+  const pkg = JSON.parse(await readFile(pkgFile, 'utf8')) as { description: string; engines: Record<string, string>; scripts: Record<string, string> };
+  pkg.description = description;
+  pkg.engines.node = '>=20';
+  if (prebuild) pkg.scripts['heroku-prebuild'] = prebuild;
+  else delete pkg.scripts['heroku-prebuild'];
+  await writeFile(pkgFile, JSON.stringify(pkg, null, 2));
+  await commitAll(repo, description);
 }
 
 describe('build history', function () {
@@ -91,15 +103,31 @@ describe('build history', function () {
     expect(unknown.stderr).to.contain('No build nosuchbuild for history');
   });
 
-  const slowCommit = async (description: string) => {
-    const pkgFile = path.join(repo, 'package.json');
-    const pkg = JSON.parse(await readFile(pkgFile, 'utf8')) as { description: string; engines: Record<string, string>; scripts: Record<string, string> };
-    pkg.description = description;
-    pkg.engines.node = '>=20';
-    pkg.scripts['heroku-prebuild'] = 'sleep 600';
-    await writeFile(pkgFile, JSON.stringify(pkg, null, 2));
-    await commitAll(repo, description);
-  };
+  const slowCommit = (description: string, prebuild: string | null = 'sleep 600') => commitPackage(repo, description, prebuild);
+
+  it('collapses pushes made while a build runs: the newest commit is built, the superseded pusher is told which won', async () => {
+    await slowCommit('first', 'sleep 8');
+    const first = pier.push(repo, 'history');
+    expect(await followUntil(pier, 'history', 'sleep 8', 120_000)).to.contain('sleep 8');
+    await slowCommit('second', 'sleep 8');
+    const second = pier.push(repo, 'history');
+    const deadline = Date.now() + 60_000;
+    while ((await builds('history')).filter((b) => b.status === 'queued').length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await slowCommit('third', null);
+    const third = (await run('git', ['rev-parse', 'HEAD'], { cwd: repo })).stdout.trim();
+    const newest = pier.push(repo, 'history');
+    const superseded = await second;
+    expect(superseded.code).to.not.equal(0);
+    expect(superseded.stderr).to.contain(`remote:  !     Superseded by commit ${third.slice(0, 7)} pushed by admin`);
+    expect((await first).code).to.equal(0);
+    await newest;
+    const [latest] = await builds('history');
+    expect(latest).to.include({ commit: third, status: 'succeeded' });
+    const statuses = (await builds('history')).slice(0, 3).map((b) => b.status);
+    expect(statuses).to.deep.equal(['succeeded', 'cancelled', 'succeeded']);
+  });
 
   it('cancels a running build: the push is refused naming who cancelled, and the previous release keeps serving', async () => {
     await slowCommit('cancel me');
@@ -136,5 +164,31 @@ describe('build history', function () {
     const label = [`pier.instance=${pier.settings.instance}`, 'pier.role=build'];
     const left = await new Docker().listContainers({ all: true, filters: { label } });
     expect(left, JSON.stringify(left.map((c) => [c.Labels, c.State, c.Status]))).to.have.length(0);
+  });
+});
+
+describe('the build timeout', function () {
+  this.timeout(300_000);
+  let pier: TestPier;
+  let repo: string;
+
+  before(async () => {
+    pier = await TestPier.start({ env: { PIER_BUILD_TIMEOUT: '20' } });
+    repo = await pier.fixtureRepo('node-app');
+  });
+
+  after(async () => {
+    await pier?.close();
+    if (repo) await rm(repo, { recursive: true, force: true });
+  });
+
+  it('stops a build that runs too long, says how to allow more time, and removes its container', async () => {
+    await commitPackage(repo, 'never ends', 'sleep 600');
+    const pushed = await pier.push(repo, 'slow');
+    expect(pushed.code).to.not.equal(0);
+    expect(pushed.stderr).to.contain('Build timed out after 0.3 min');
+    expect(pushed.stderr).to.contain('PIER_BUILD_TIMEOUT');
+    const label = [`pier.instance=${pier.settings.instance}`, 'pier.role=build'];
+    expect(await new Docker().listContainers({ all: true, filters: { label } })).to.have.length(0);
   });
 });

@@ -52,7 +52,7 @@ describe('the build queue', function () {
     const releases = { release: async () => ({}) } as unknown as ReleaseService;
     const prefix = state.keys.queuePrefix;
     const queue = createBuildQueue(dup(), prefix);
-    const worker = startBuildWorker(dup(), state, builder, releases, { prefix, concurrency: 3, appUrl: (a) => `http://${a}` }, createLogger('silent'));
+    const worker = startBuildWorker(dup(), state, builder, releases, { prefix, concurrency: 3, timeoutSec: 60, appUrl: (a) => `http://${a}` }, createLogger('silent'));
     try {
       const service = new BuildService(state, queue);
       const job = (app: string, commit: string) => service.enqueue({ app, commit, sourceTar: `/nonexistent/${commit}.tar`, createdBy: 'test' });
