@@ -1,20 +1,40 @@
 /**
- * Deploy speed: how long `git push` (cold and warm) and `pier config:set` take end to end, against
- * the floor any deploy pays, measured in the same run: `docker create` + `docker start` of the
- * current release's image on Pier's network until the container first answers HTTP.
+ * Deploy speed: `git push` of an Express app (test/fixtures/express-app: express, morgan,
+ * cookie-parser, ~70 packages) measured three ways, each from the start of `git push` until the new
+ * release answers through Pier's router:
+ *
+ *   (a) the first deploy (empty build cache: Node download, `npm ci`);
+ *   (b) a redeploy after a one-line code change (the VERSION line of server.js), dependencies cached;
+ *   (c) a redeploy with no change (an empty commit, since git will not push an identical ref);
+ *
+ * against the reference any deploy pays, measured in the same run: `docker create` + `docker start`
+ * of the same release image on the instance's Docker network until the container first answers HTTP.
  *
  *   npx tsx bench/deploy/run.ts
  *
+ * "Answers through the router": from the moment the push starts, a GET goes to the router every
+ * 50 ms (Host `<app>.<domain>`, a fresh connection each) until the body shows the new release: its
+ * version marker, served by a container other than the one serving before the push (the body names
+ * its container's hostname), so (c) counts too. The push's own exit is reported beside it; it comes
+ * later, as it includes draining and stopping the old instance.
+ *
+ * Stages are read off the timestamped `remote:` lines of the push (arrival time at the pusher):
+ *   receive  push start        → "-----> Building"           (pack upload, hook, git archive, queue)
+ *   build    "Building"        → "-----> Compressing image"  (build container, buildpack compile)
+ *   image    "Compressing"     → "-----> Deploying"          (docker commit of the build container)
+ *   start    "Deploying"       → "Starting web.1"            (release record, scheduler prep)
+ *   health   "Starting web.1"  → "web.1 answers at"          (docker create + start, app boot, probe)
+ *   switch   "answers at"      → new release served by the router (route update, pub/sub, router)
+ *
+ * Order: (a) once, then BENCH_REPEATS (3) interleaved rounds of {(b), (c), reference}, so a slow
+ * spell of a shared machine hits every measure alike; (b) and (c) are medians. A push that fails, or
+ * that exits 0 without building and deploying, fails the bench with the push's whole output.
+ *
  * Starts a whole Pier daemon in-process under its own instance name (TestPier), so it never touches
  * an installed Pier or other test runs; everything it creates is removed at the end. Needs Docker,
- * git, the stack image and a Redis with AOF (PIER_TEST_REDIS_URL, default redis://127.0.0.1:6379).
- *
- * Order: one cold push (empty build cache, Node download), then BENCH_REPEATS interleaved rounds of
- * {warm redeploy push, config:set, bare container start}, so a slow spell of a shared machine hits
- * every measure alike. Medians are reported. The whole bench is bounded (BENCH_BUDGET_S, default
- * 200 s of measuring, then at most 30 s of clean-up) and aborts with a message when over budget.
- * A push that git accepts but Pier never builds is reported as a warning, left out of the figures
- * and retried with a new commit.
+ * git, the stack image, the npm registry and a Redis with AOF (PIER_TEST_REDIS_URL). The run is
+ * bounded: BENCH_BUDGET_S (200) seconds of measuring, then at most 30 s of clean-up; over budget it
+ * aborts with a message and still cleans up.
  */
 import { spawn } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
@@ -25,14 +45,20 @@ import { performance } from 'node:perf_hooks';
 import Docker from 'dockerode';
 import { containerAddress } from '../../src/scheduler/docker-network.js';
 import { hardenedHostConfig } from '../../src/scheduler/docker-security.js';
-import { TestPier, commitAll, removeInstance, repoRoot } from '../../test/helpers/test-pier.js';
+import { TestPier, commitAll, removeInstance, repoRoot, run } from '../../test/helpers/test-pier.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? 200) * 1000;
 const CLEANUP_MS = 30_000;
-const APP = 'bench-node';
+const APP = 'bench-express';
+const FIXTURE = 'express-app';
 const PORT = 5000;
 const WEB_COMMAND = 'npm start';
+const POLL_MS = 50;
+/** How long after a successful push the router may take to serve the new release before we fail. */
+const SERVE_AFTER_PUSH_MS = 15_000;
+/** The target for (b) on the 2-core reference machine. */
+const TARGET_B_MS = 5_000;
 
 const t0 = performance.now();
 const deadline = t0 + BUDGET_MS;
@@ -62,6 +88,7 @@ function stepTimeout(step: string, capMs: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? 'n/a' : (ms / 1000).toFixed(2));
+const ratio = (ms: number, refMs: number) => (Number.isFinite(ms) && Number.isFinite(refMs) && refMs > 0 ? `${(ms / refMs).toFixed(1)}x` : 'n/a');
 function median(values: number[]): number {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (v.length === 0) return NaN;
@@ -71,27 +98,29 @@ function median(values: number[]): number {
 
 interface Timed {
   code: number;
+  /** Milliseconds from the origin to the child's exit. */
   ms: number;
   output: string;
-  /** Milliseconds from spawn to the first output line matching each mark. */
+  /** Milliseconds from the origin to the first output line matching each mark. */
   marks: Record<string, number | undefined>;
   /** Build-log step lines ("-----> ...", "=====> ...", the deploy's progress) with their arrival time. */
   steps: Array<{ at: number; line: string }>;
 }
 
 /**
- * Runs a command, timestamping output lines as they arrive (stdout and stderr alike) so phases can
- * be read off the streamed build log. Kills the child (by its own handle) on timeout or abort.
+ * Runs a command, timestamping output lines as they arrive (stdout and stderr alike; git writes
+ * `remote:` lines to stderr) relative to `origin` (default: the spawn). Kills the child (by its own
+ * handle) on timeout or abort.
  */
 function timedRun(
   step: string,
   cmd: string,
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; capMs: number; marks?: Record<string, RegExp> },
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; capMs: number; marks?: Record<string, RegExp>; origin?: number },
 ): Promise<Timed> {
   const timeoutMs = stepTimeout(step, opts.capMs);
   return new Promise((resolve, reject) => {
-    const start = performance.now();
+    const origin = opts.origin ?? performance.now();
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const marks: Record<string, number | undefined> = {};
     const steps: Timed['steps'] = [];
@@ -104,7 +133,7 @@ function timedRun(
       for (const [name, re] of Object.entries(opts.marks ?? {})) if (marks[name] === undefined && re.test(line)) marks[name] = at;
     };
     const onData = (which: 'out' | 'err') => (d: Buffer) => {
-      const at = performance.now() - start;
+      const at = performance.now() - origin;
       const text = d.toString();
       output += text;
       const lines = (pending[which] + text).split(/\r?\n|\r/);
@@ -125,7 +154,7 @@ function timedRun(
     abort.signal.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) => (failure ??= err));
     child.on('close', (code) => {
-      const ms = performance.now() - start;
+      const ms = performance.now() - origin;
       clearTimeout(timer);
       abort.signal.removeEventListener('abort', onAbort);
       scan(pending.out, ms);
@@ -136,65 +165,203 @@ function timedRun(
   });
 }
 
-function mustSucceed(step: string, r: Timed): Timed {
-  if (r.code !== 0) throw new Error(`${step} failed (exit ${r.code}):\n${r.output.trim().split('\n').slice(-25).join('\n')}`);
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    | ${l}`)
+    .join('\n');
+
+/** The real CLI from sources, as TestPier.cli runs it, but timed and bounded. */
+async function cli(pier: TestPier, args: string[], step: string, capMs: number): Promise<Timed> {
+  const r = await timedRun(step, process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
+    env: { ...process.env, PIER_URL: pier.apiUrl, PIER_TOKEN: pier.token, PIER_ENV_FILE: '/nonexistent' },
+    capMs,
+  });
+  if (r.code !== 0) throw new Error(`${step} failed (exit ${r.code}):\n${indent(r.output)}`);
   return r;
 }
 
-const pushMarks = {
-  building: /-----> Building /,
-  deploying: /-----> Deploying/,
-  answers: /switching traffic/,
-  deployed: /=====> Application deployed in/,
-};
-const configMarks = { starting: /Starting web\.1/, answers: /switching traffic/ };
+// ---- the app's answers through the router ------------------------------------------------------
 
-function push(pier: TestPier, repo: string, step: string, capMs: number): Promise<Timed> {
-  return timedRun(step, 'git', ['push', '--force', pier.gitUrl(APP), 'HEAD:main'], {
-    cwd: repo,
-    env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-    capMs,
-    marks: pushMarks,
-  }).then((r) => mustSucceed(step, r));
+interface Answer {
+  status: number;
+  body: string;
 }
 
-/** Pushes accepted by git (exit 0) that Pier never built or deployed; reported, never timed. */
-const silentPushes: string[] = [];
-const MAX_PUSH_ATTEMPTS = 3;
+/** One GET through the router with the app's Host header, on a fresh connection; undefined when nothing answered. */
+function routerGet(pier: TestPier, timeoutMs: number): Promise<Answer | undefined> {
+  return new Promise((resolve) => {
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port: pier.settings.httpPort,
+        path: '/',
+        headers: { host: `${APP}.${pier.settings.domain}` },
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', () => resolve(undefined));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/** The fixture's answer: "version: <marker>" and "instance: <container hostname>" lines. */
+function release(answer: Answer | undefined): { version?: string; instance?: string } {
+  if (!answer || answer.status !== 200) return {};
+  return {
+    version: /^version: (.*)$/m.exec(answer.body)?.[1],
+    instance: /^instance: (.*)$/m.exec(answer.body)?.[1],
+  };
+}
+
+const describe = (a: Answer | undefined) => (a ? `${a.status} ${JSON.stringify(a.body.slice(0, 160))}` : 'no answer');
+
+interface Served {
+  /** Milliseconds from the origin to the first answer showing the new release. */
+  at?: number;
+  polls: number;
+  last?: Answer;
+}
 
 /**
- * A timed push that must build and deploy. Exit 0 alone is not proof: a push whose output shows no
- * build and no deploy is recorded as an anomaly, left out of the figures, and retried with a fresh
- * commit (re-pushing the same commit would be "Everything up-to-date").
+ * Polls the router every POLL_MS (on a fixed grid from `origin`, never two requests at once) until
+ * an answer shows `version` from a container other than `previous`, or until `stop` fires.
  */
-async function deployPush(pier: TestPier, repo: string, step: string, capMs: number, commit: (attempt: number) => Promise<void>): Promise<Timed> {
-  for (let attempt = 1; ; attempt++) {
-    await commit(attempt);
-    const r = await push(pier, repo, attempt === 1 ? step : `${step} (attempt ${attempt})`, capMs);
-    if (r.marks.deploying !== undefined && r.marks.deployed !== undefined) return r;
-    const remote = r.output.split('\n').filter((l) => l.startsWith('remote:')).length;
-    silentPushes.push(`${step}: git push exited 0 after ${secs(r.ms)} s with ${remote} remote line(s) and no build`);
-    console.log(`\n  WARNING: ${step} exited 0 in ${secs(r.ms)} s but Pier neither built nor deployed it; not timed, retrying with a new commit`);
-    if (attempt >= MAX_PUSH_ATTEMPTS) {
-      throw new Error(`${step}: ${attempt} pushes in a row were accepted without a build; last output:\n${r.output.trim()}`);
+async function pollRouter(pier: TestPier, origin: number, version: string, previous: string | undefined, stop: AbortSignal): Promise<Served> {
+  const served: Served = { polls: 0 };
+  while (!stop.aborted && !abort.signal.aborted) {
+    const answer = await routerGet(pier, 1000);
+    const now = performance.now();
+    served.polls++;
+    served.last = answer;
+    const r = release(answer);
+    if (r.version === version && r.instance !== undefined && r.instance !== previous) {
+      served.at = now - origin;
+      return served;
     }
+    await sleep(POLL_MS - ((performance.now() - origin) % POLL_MS));
   }
+  return served;
 }
 
-/** A code-only change: a comment, so dependencies (and the cached node_modules) stay as they are. */
-async function commentCommit(repo: string, original: string, label: string): Promise<void> {
-  await writeFile(path.join(repo, 'server.js'), `${original}// bench ${label} ${Date.now()}\n`);
-  await commitAll(repo, `bench ${label}`);
+// ---- one measured deploy -----------------------------------------------------------------------
+
+const pushMarks = {
+  building: /^remote: -----> Building /,
+  compressing: /^remote: -----> Compressing image/,
+  deploying: /^remote: -----> Deploying/,
+  starting: /^remote: \s+Starting web\.1/,
+  answers: /^remote: \s+web\.1 answers at /,
+  deployed: /^remote: =====> Application deployed in/,
+};
+const pushMarkLines: Record<keyof typeof pushMarks, string> = {
+  building: '-----> Building',
+  compressing: '-----> Compressing image',
+  deploying: '-----> Deploying',
+  starting: 'Starting web.1',
+  answers: 'web.1 answers at',
+  deployed: '=====> Application deployed in',
+};
+
+interface Deploy {
+  label: string;
+  push: Timed;
+  /** Push start → the new release first served through the router. */
+  servedMs: number;
+  polls: number;
 }
 
-/** The real CLI from sources, as TestPier.cli runs it, but timed and bounded. */
-function cli(pier: TestPier, args: string[], step: string, capMs: number, marks?: Record<string, RegExp>): Promise<Timed> {
-  return timedRun(step, process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
-    env: { ...process.env, PIER_URL: pier.apiUrl, PIER_TOKEN: pier.token, PIER_ENV_FILE: '/nonexistent' },
-    capMs,
-    marks,
-  }).then((r) => mustSucceed(step, r));
+/**
+ * Pushes HEAD to main and times it until the router serves `version` from a new container.
+ * A failed push, a push that exits 0 without building and deploying, and a release the router never
+ * serves all fail the bench, with the push's whole output.
+ */
+async function deploy(pier: TestPier, repo: string, label: string, capMs: number, version: string): Promise<Deploy> {
+  const previous = release(await routerGet(pier, 2000)).instance;
+  const stopPolling = new AbortController();
+  const origin = performance.now();
+  const polling = pollRouter(pier, origin, version, previous, stopPolling.signal);
+  const fail = async (message: string): Promise<never> => {
+    stopPolling.abort();
+    await polling;
+    throw new Error(message);
+  };
+  let push: Timed;
+  try {
+    push = await timedRun(label, 'git', ['push', '--force', pier.gitUrl(APP), 'HEAD:main'], {
+      cwd: repo,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+      capMs,
+      marks: pushMarks,
+      origin,
+    });
+  } catch (err) {
+    stopPolling.abort();
+    await polling;
+    throw err;
+  }
+  if (push.code !== 0) {
+    return fail(`${label}: git push failed (exit ${push.code}) after ${secs(push.ms)} s. Its output:\n${indent(push.output)}`);
+  }
+  const missing = (Object.keys(pushMarks) as Array<keyof typeof pushMarks>).filter((k) => push.marks[k] === undefined);
+  if (missing.length > 0) {
+    return fail(
+      `${label}: git push exited 0 after ${secs(push.ms)} s, but Pier did not build and deploy it ` +
+        `(no ${missing.map((k) => `"${pushMarkLines[k]}"`).join(', ')} line). Its output:\n${indent(push.output)}`,
+    );
+  }
+  const waitMs = Math.min(SERVE_AFTER_PUSH_MS, Math.max(0, deadline - performance.now()));
+  const timer = setTimeout(() => stopPolling.abort(), waitMs);
+  const served = await polling;
+  clearTimeout(timer);
+  if (served.at === undefined) {
+    if (abort.signal.aborted) throw abort.signal.reason as Error;
+    return fail(
+      `${label}: the push succeeded in ${secs(push.ms)} s, but ${secs(waitMs)} s later the router still did not serve version "${version}" ` +
+        `from a new instance (before the push: ${previous ?? 'none'}; last answer: ${describe(served.last)}). The push's output:\n${indent(push.output)}`,
+    );
+  }
+  return { label, push, servedMs: served.at, polls: served.polls };
 }
+
+// ---- the commits -------------------------------------------------------------------------------
+
+const VERSION_LINE = /^const VERSION = '[^']*';$/m;
+
+/** A one-line code change: the VERSION line of server.js. Dependencies (and their cache) stay as they are. */
+async function versionCommit(repo: string, version: string): Promise<void> {
+  const file = path.join(repo, 'server.js');
+  const source = await readFile(file, 'utf8');
+  if (!VERSION_LINE.test(source)) throw new Error(`test/fixtures/${FIXTURE}/server.js has no line matching ${VERSION_LINE}`);
+  await writeFile(file, source.replace(VERSION_LINE, `const VERSION = '${version}';`));
+  await commitAll(repo, `bench: version ${version}`);
+}
+
+/** A commit that changes nothing: git will not push an identical ref, Pier still builds and deploys it. */
+async function emptyCommit(repo: string, label: string): Promise<void> {
+  const r = await run('git', ['-c', 'user.name=Pier Bench', '-c', 'user.email=bench@pier.invalid', 'commit', '-q', '--allow-empty', '-m', `bench: ${label}`], {
+    cwd: repo,
+    timeoutMs: 30_000,
+  });
+  if (r.code !== 0) throw new Error(`git commit --allow-empty failed: ${r.stderr}`);
+}
+
+async function fixtureVersion(repo: string): Promise<string> {
+  const m = /^const VERSION = '([^']*)';$/m.exec(await readFile(path.join(repo, 'server.js'), 'utf8'));
+  if (!m) throw new Error(`test/fixtures/${FIXTURE}/server.js has no line matching ${VERSION_LINE}`);
+  return m[1]!;
+}
+
+// ---- the reference -----------------------------------------------------------------------------
 
 /** One GET with no keep-alive; resolves with the status, or undefined when nothing answered. */
 function probe(host: string, port: number, timeoutMs: number): Promise<number | undefined> {
@@ -208,13 +375,22 @@ function probe(host: string, port: number, timeoutMs: number): Promise<number | 
   });
 }
 
+/** The image of the app's running web instance. */
+async function currentImage(docker: Docker, instance: string): Promise<string> {
+  const label = [`pier.instance=${instance}`, `pier.app=${APP}`, 'pier.process=web'];
+  const running = await docker.listContainers({ filters: { label, status: ['running'] } });
+  if (running.length === 0) throw new Error(`no running web instance of ${APP} to take the reference image from`);
+  return running[0]!.Image;
+}
+
 /**
- * The floor: create and start a container of the release image on Pier's network, as the scheduler
- * does (same user, PORT, hardened host config, entrypoint pier-launch running the web command), and
- * poll its IP every 10 ms until it answers 200. Timed from before `docker create`; removed afterwards.
+ * The reference: create and start a container of the release image on Pier's network, as the
+ * scheduler does (same user, PORT, hardened host config, entrypoint pier-launch running the web
+ * command), and poll its IP every 10 ms until it answers 200. Timed from before `docker create`;
+ * removed afterwards.
  */
 async function bareStart(docker: Docker, image: string, network: string, instance: string, round: number): Promise<number> {
-  const timeoutMs = stepTimeout(`bare container start ${round}`, 30_000);
+  const timeoutMs = stepTimeout(`reference container start ${round}`, 30_000);
   const started = performance.now();
   const container = await docker.createContainer({
     name: `${instance}-bench-bare-${round}-${Date.now().toString(36)}`,
@@ -230,7 +406,7 @@ async function bareStart(docker: Docker, image: string, network: string, instanc
   try {
     await container.start();
     const ip = containerAddress(await container.inspect(), network);
-    if (!ip) throw new Error(`the bare container got no address on network ${network}`);
+    if (!ip) throw new Error(`the reference container got no address on network ${network}`);
     for (;;) {
       const status = await probe(ip, PORT, 1000);
       if (status === 200) return performance.now() - started;
@@ -238,7 +414,7 @@ async function bareStart(docker: Docker, image: string, network: string, instanc
       if (performance.now() - started > timeoutMs) {
         const { State } = await container.inspect();
         throw new BenchAbort(
-          `the bare container did not answer 200 on ${ip}:${PORT} within ${(timeoutMs / 1000).toFixed(0)} s (last status: ${status ?? 'no answer'}, running: ${State.Running})`,
+          `the reference container did not answer 200 on ${ip}:${PORT} within ${(timeoutMs / 1000).toFixed(0)} s (last status: ${status ?? 'no answer'}, running: ${State.Running})`,
         );
       }
       await sleep(10);
@@ -248,34 +424,104 @@ async function bareStart(docker: Docker, image: string, network: string, instanc
   }
 }
 
-/** Checks through Pier's router that the app serves what we expect (not timed). */
-async function assertServes(pier: TestPier, expected: string): Promise<void> {
-  const page = await pier.get(APP);
-  if (page.status !== 200 || !page.body.includes(expected)) {
-    throw new Error(`after the deploy the app answered ${page.status} ${JSON.stringify(page.body.slice(0, 200))}, expected "${expected}"`);
-  }
-}
+// ---- the report --------------------------------------------------------------------------------
 
-interface Phases {
-  /** push start → "-----> Building" (hook, git archive, queueing) */
-  toBuild?: number;
-  /** "-----> Building" → "-----> Deploying" (the buildpack build and image commit) */
-  build?: number;
-  /** "-----> Deploying" → "switching traffic" (release, container start, health check) */
-  start?: number;
-  /** "switching traffic" → push exit (drain, stopping the old instance, git's own wrap-up) */
-  retire?: number;
-}
+const STAGES = ['receive', 'build', 'image', 'start', 'health', 'switch'] as const;
+type Stage = (typeof STAGES)[number];
+const STAGE_LABELS: Record<Stage, string> = {
+  receive: 'receive  push → "Building"',
+  build: 'build    → "Compressing image"',
+  image: 'image    → "Deploying"',
+  start: 'start    → "Starting web.1"',
+  health: 'health   → "answers at"',
+  switch: 'switch   → served by the router',
+};
 
-function pushPhases(r: Timed): Phases {
-  const m = r.marks;
-  const diff = (a?: number, b?: number) => (a !== undefined && b !== undefined ? b - a : undefined);
-  return { toBuild: m.building, build: diff(m.building, m.deploying), start: diff(m.deploying, m.answers), retire: diff(m.answers, r.ms) };
+function stages(d: Deploy): Record<Stage, number> {
+  const m = d.push.marks as Record<keyof typeof pushMarks, number>;
+  return {
+    receive: m.building,
+    build: m.compressing - m.building,
+    image: m.deploying - m.compressing,
+    start: m.starting - m.deploying,
+    health: m.answers - m.starting,
+    switch: d.servedMs - m.answers,
+  };
 }
 
 function row(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 }
+
+const runs = (v: number[]) => v.map((x) => secs(x)).join(' / ');
+
+function medianRun(ds: Deploy[]): Deploy {
+  return [...ds].sort((a, b) => a.servedMs - b.servedMs)[Math.floor(ds.length / 2)]!;
+}
+
+/** The build log's step lines, each with the time until the next one (the last: until served). */
+function timeline(title: string, d: Deploy): void {
+  console.log(`\n${title}: s from push start, +s until the next step`);
+  const lines = [...d.push.steps.map((s) => ({ at: s.at, line: s.line })), { at: d.servedMs, line: '(new release first served through the router)' }].sort(
+    (a, b) => a.at - b.at,
+  );
+  lines.forEach((s, i) => {
+    const next = lines[i + 1]?.at ?? d.push.ms;
+    console.log(`  ${secs(s.at).padStart(6)}  +${secs(next - s.at).padStart(5)}  ${s.line.slice(0, 90)}`);
+  });
+  console.log(`  ${secs(d.push.ms).padStart(6)}          (git push exits)`);
+}
+
+function report(first: Deploy, change: Deploy[], same: Deploy[], reference: number[]): void {
+  const refMs = median(reference);
+  const bMs = median(change.map((d) => d.servedMs));
+  const cMs = median(same.map((d) => d.servedMs));
+  const bExit = median(change.map((d) => d.push.ms));
+  const cExit = median(same.map((d) => d.push.ms));
+
+  console.log('');
+  const w1 = [44, 8, 10, 9, 9, 22];
+  console.log(row(['measure (push start → new release served)', 'served s', 'push exit s', 'served/ref', 'exit/ref', 'runs, served s'], w1));
+  console.log(row(['(a) first deploy', secs(first.servedMs), secs(first.push.ms), ratio(first.servedMs, refMs), ratio(first.push.ms, refMs), secs(first.servedMs)], w1));
+  console.log(row(['(b) one-line change, deps cached (median)', secs(bMs), secs(bExit), ratio(bMs, refMs), ratio(bExit, refMs), runs(change.map((d) => d.servedMs))], w1));
+  console.log(row(['(c) no change, empty commit (median)', secs(cMs), secs(cExit), ratio(cMs, refMs), ratio(cExit, refMs), runs(same.map((d) => d.servedMs))], w1));
+  console.log(row(['reference: docker create+start→answer (med)', secs(refMs), '', '1.0x', '', runs(reference)], w1));
+
+  console.log('');
+  const w2 = [34, 8, 8, 8, 22, 10];
+  console.log(row(['stage, s', '(a)', '(b) med', '(c) med', '(b) runs', 'health/ref'], w2));
+  const b = change.map(stages);
+  const c = same.map(stages);
+  const a = stages(first);
+  for (const s of STAGES) {
+    const bMed = median(b.map((x) => x[s]));
+    console.log(
+      row(
+        [STAGE_LABELS[s], secs(a[s]), secs(bMed), secs(median(c.map((x) => x[s]))), runs(b.map((x) => x[s])), s === 'health' ? ratio(bMed, refMs) : ''],
+        w2,
+      ),
+    );
+  }
+  console.log(row(['total: new release served', secs(first.servedMs), secs(bMs), secs(cMs), runs(change.map((d) => d.servedMs)), ''], w2));
+  const tail = (d: Deploy) => d.push.ms - d.servedMs;
+  console.log(row(['(then → push exits: drain, stop old)', secs(tail(first)), secs(median(change.map(tail))), secs(median(same.map(tail))), runs(change.map(tail)), ''], w2));
+  const reported = (d: Deploy) => Number(/Application deployed in ([\d.]+)s/.exec(d.push.output)?.[1] ?? NaN) * 1000;
+  console.log(row(["(Pier's own \"deployed in\")", secs(reported(first)), secs(median(change.map(reported))), secs(median(same.map(reported))), '', ''], w2));
+  console.log('(stage medians are taken per stage, so they need not add up to the median total; "switch" counts from the');
+  console.log(' arrival of the "answers at" line at the pusher, which can trail the route switch itself)');
+
+  timeline('(a) first deploy, step by step', first);
+  timeline('(b) median run, step by step', medianRun(change));
+  timeline('(c) median run, step by step', medianRun(same));
+
+  console.log('');
+  const verdict = bMs < TARGET_B_MS ? 'met' : `missed by ${secs(bMs - TARGET_B_MS)} s`;
+  console.log(`(b) target: under ${secs(TARGET_B_MS)} s on the 2-core reference machine. This run: ${secs(bMs)} s on ${os.cpus().length} CPUs (${verdict}).`);
+  const bStages = STAGES.map((s) => [s, median(b.map((x) => x[s]))] as const).sort((x, y) => y[1] - x[1]);
+  console.log(`(b) where the time goes, largest first: ${bStages.map(([s, ms]) => `${s} ${secs(ms)}`).join(', ')}.`);
+}
+
+// ---- main --------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
   const docker = new Docker();
@@ -287,106 +533,39 @@ async function main(): Promise<void> {
     stepTimeout('starting Pier', 30_000);
     pier = await TestPier.start();
     const { instance } = pier.settings;
-    console.log(`Deploy bench: Pier instance ${instance}, ${REPEATS} rounds; node ${process.version}, ${os.cpus().length} CPUs, ${os.loadavg()[0]!.toFixed(2)} load`);
-    repo = await pier.fixtureRepo('node-app');
+    console.log(
+      `Deploy bench: Pier instance ${instance}, fixture ${FIXTURE}, ${REPEATS} rounds; node ${process.version}, ` +
+        `${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(2)}`,
+    );
+    repo = await pier.fixtureRepo(FIXTURE);
     await cli(pier, ['apps:create', APP], 'apps:create', 30_000);
 
-    const original = await readFile(path.join(repo, 'server.js'), 'utf8');
-    process.stdout.write('cold push ... ');
-    // The fixture's own commit first; a retry (see deployPush) is still cold, as nothing was built.
-    const cold = await deployPush(pier, repo, 'the cold push', 150_000, async (attempt) => {
-      if (attempt > 1) await commentCommit(repo!, original, `cold retry ${attempt}`);
-    });
-    console.log(`${secs(cold.ms)} s`);
-    await assertServes(pier, 'hello from pier-fixture-node-app');
+    process.stdout.write('(a) first deploy ... ');
+    const first = await deploy(pier, repo, '(a) first deploy', 150_000, await fixtureVersion(repo));
+    console.log(`served ${secs(first.servedMs)} s, push exited ${secs(first.push.ms)} s`);
 
-    const warm: Timed[] = [];
-    const config: Timed[] = [];
-    const bare: number[] = [];
-    const infoCalls: number[] = [];
+    const change: Deploy[] = [];
+    const same: Deploy[] = [];
+    const reference: number[] = [];
     for (let round = 1; round <= REPEATS; round++) {
-      const w = await deployPush(pier, repo, `warm push ${round}`, 90_000, (attempt) => commentCommit(repo!, original, `redeploy ${round}.${attempt}`));
-      warm.push(w);
-      await assertServes(pier, 'from pier-fixture-node-app');
+      const version = `b${round}-${Date.now().toString(36)}`;
+      await versionCommit(repo, version);
+      const b = await deploy(pier, repo, `(b) one-line change, round ${round}`, 60_000, version);
+      change.push(b);
 
-      const c = await cli(pier, ['config:set', APP, `GREETING=bench${round}`], `config:set ${round}`, 60_000, configMarks);
-      config.push(c);
-      await assertServes(pier, `bench${round} from pier-fixture-node-app`);
+      await emptyCommit(repo, `no change, round ${round}`);
+      const c = await deploy(pier, repo, `(c) no change, round ${round}`, 60_000, version);
+      same.push(c);
 
-      const info = await cli(pier, ['apps:info', APP, '--json'], 'apps:info', 30_000);
-      infoCalls.push(info.ms);
-      const image = (JSON.parse(info.output) as { image: string | null }).image;
-      if (!image) throw new Error('apps:info --json shows no image for the deployed app');
-      const b = await bareStart(docker, image, instance, instance, round);
-      bare.push(b);
-      console.log(`round ${round}: warm push ${secs(w.ms)} s, config:set ${secs(c.ms)} s, bare start ${secs(b)} s`);
+      const ref = await bareStart(docker, await currentImage(docker, instance), instance, instance, round);
+      reference.push(ref);
+      console.log(
+        `round ${round}: (b) served ${secs(b.servedMs)} s / push exit ${secs(b.push.ms)} s, ` +
+          `(c) served ${secs(c.servedMs)} s / push exit ${secs(c.push.ms)} s, reference ${secs(ref)} s`,
+      );
     }
 
-    const warmMs = median(warm.map((r) => r.ms));
-    const configMs = median(config.map((r) => r.ms));
-    const bareMs = median(bare);
-    const runs = (v: number[]) => v.map((x) => secs(x)).join(' / ');
-
-    console.log('');
-    const w1 = [36, 9, 24];
-    console.log(row(['measure', 's', 'runs'], w1));
-    console.log(row(['cold push (empty cache)', secs(cold.ms), ''], w1));
-    console.log(row(['warm redeploy push (median)', secs(warmMs), runs(warm.map((r) => r.ms))], w1));
-    console.log(row(['config:set via CLI (median)', secs(configMs), runs(config.map((r) => r.ms))], w1));
-    console.log(row(['bare container start-to-answer (med)', secs(bareMs), runs(bare)], w1));
-    console.log(row(['(CLI round trip, apps:info, median)', secs(median(infoCalls)), runs(infoCalls)], w1));
-    console.log('');
-    console.log(`warm/bare    ${(warmMs / bareMs).toFixed(1)}x`);
-    console.log(`config/bare  ${(configMs / bareMs).toFixed(1)}x`);
-
-    // Where the time goes, read off the streamed log (line arrival times at the pusher).
-    const phaseNames: Array<[keyof Phases, string]> = [
-      ['toBuild', 'push → "Building" (hook, archive, queue)'],
-      ['build', '"Building" → "Deploying" (buildpack)'],
-      ['start', '"Deploying" → new instance answers'],
-      ['retire', 'answers → push exits (drain, stop old)'],
-    ];
-    const coldPhases = pushPhases(cold);
-    const warmPhases = warm.map(pushPhases);
-    console.log('');
-    const w2 = [44, 8, 12];
-    console.log(row(['push phase', 'cold s', 'warm med s'], w2));
-    for (const [key, label] of phaseNames) {
-      console.log(row([label, secs(coldPhases[key]), secs(median(warmPhases.map((p) => p[key] ?? NaN)))], w2));
-    }
-    console.log(row(['total', secs(cold.ms), secs(warmMs)], w2));
-    const reported = (r: Timed) => Number(/Application deployed in ([\d.]+)s/.exec(r.output)?.[1] ?? NaN) * 1000;
-    console.log(row(['(Pier\'s own "deployed in")', secs(reported(cold)), secs(median(warm.map(reported)))], w2));
-
-    // The build log's own steps, each with the time until the next step line (or the push's exit).
-    const timeline = (title: string, r: Timed) => {
-      console.log(`\n${title} (s until the next step)`);
-      r.steps.forEach((s, i) => {
-        const next = r.steps[i + 1]?.at ?? r.ms;
-        console.log(`  ${secs(s.at).padStart(6)}  +${secs(next - s.at).padStart(5)}  ${s.line.slice(0, 90)}`);
-      });
-    };
-    timeline('cold push, step by step', cold);
-    const medianWarm = [...warm].sort((a, b) => a.ms - b.ms)[Math.floor(warm.length / 2)]!;
-    timeline('median warm push, step by step', medianWarm);
-
-    const cfg = (r: Timed, from: 'start' | 'starting' | 'answers', to: 'starting' | 'answers' | 'end') => {
-      const at = (k: string) => (k === 'start' ? 0 : k === 'end' ? r.ms : r.marks[k]);
-      const a = at(from);
-      const b = at(to);
-      return a !== undefined && b !== undefined ? b - a : NaN;
-    };
-    console.log('');
-    console.log(row(['config:set phase', '', 'median s'], w2));
-    console.log(row(['CLI start → "Starting web.1"', '', secs(median(config.map((r) => cfg(r, 'start', 'starting'))))], w2));
-    console.log(row(['"Starting web.1" → new instance answers', '', secs(median(config.map((r) => cfg(r, 'starting', 'answers'))))], w2));
-    console.log(row(['answers → CLI exits (drain, stop old)', '', secs(median(config.map((r) => cfg(r, 'answers', 'end'))))], w2));
-
-    if (silentPushes.length > 0) {
-      console.log(`\nWARNING: ${silentPushes.length} push(es) were accepted by git (exit 0) but never built or deployed by Pier:`);
-      for (const s of silentPushes) console.log(`  - ${s}`);
-      console.log('  They are left out of the figures above. The app kept its previous release: a silent deploy failure.');
-    }
+    report(first, change, same, reference);
   } catch (err) {
     failed = err;
   } finally {

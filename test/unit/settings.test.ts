@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import os from 'node:os';
 import path from 'node:path';
 import { loadSettings } from '../../src/settings.js';
 
@@ -13,7 +14,8 @@ describe('settings', () => {
       instance: 'pier',
       caBundle: '/etc/ssl/certs/ca-certificates.crt',
       stackImage: 'pier/stack:bookworm',
-      buildConcurrency: 2,
+      buildConcurrency: os.availableParallelism(),
+      buildTimeoutSec: 1800,
       logLevel: 'info',
       reposDir: '/var/lib/pier/repos',
       hooksDir: '/var/lib/pier/hooks',
@@ -87,8 +89,13 @@ describe('settings', () => {
     expect(() => loadSettings({ PIER_REDIS_URL: '127.0.0.1:6379' })).to.throw(/PIER_REDIS_URL/);
   });
 
-  it('a build concurrency outside 1..16 is refused', () => {
+  it('a build concurrency outside 1..64 is refused', () => {
     expect(() => loadSettings({ PIER_BUILD_CONCURRENCY: '0' })).to.throw(/PIER_BUILD_CONCURRENCY/);
-    expect(() => loadSettings({ PIER_BUILD_CONCURRENCY: '17' })).to.throw(/PIER_BUILD_CONCURRENCY/);
+    expect(() => loadSettings({ PIER_BUILD_CONCURRENCY: '65' })).to.throw(/PIER_BUILD_CONCURRENCY/);
+  });
+
+  it('a build timeout below one second is refused, naming the unit', () => {
+    expect(() => loadSettings({ PIER_BUILD_TIMEOUT: '0' })).to.throw(/PIER_BUILD_TIMEOUT.*seconds/);
+    expect(loadSettings({ PIER_BUILD_TIMEOUT: '60' }).buildTimeoutSec).to.equal(60);
   });
 });
