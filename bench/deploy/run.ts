@@ -66,12 +66,33 @@ const abort = new AbortController();
 
 class BenchAbort extends Error {}
 
+/** Process groups of the children still running (each child leads its own group). */
+const children = new Set<number>();
+/** The Pier instance under test, for the watchdog's message. */
+let instanceUnderTest: string | undefined;
+
 /** Last resort: if measuring and clean-up together overrun, say so and leave. */
 const watchdog = setTimeout(() => {
-  console.error(`\nDeploy bench: still running after ${((BUDGET_MS + CLEANUP_MS + 5000) / 1000).toFixed(0)} s; exiting without finishing clean-up.`);
+  for (const pgid of children) killGroup(pgid);
+  console.error(
+    `\nDeploy bench: still running after ${((BUDGET_MS + CLEANUP_MS + 5000) / 1000).toFixed(0)} s; exiting without finishing clean-up` +
+      (instanceUnderTest ? ` (instance ${instanceUnderTest} may be left: its containers, volumes and Redis keys carry that name).` : '.'),
+  );
   process.exit(2);
 }, BUDGET_MS + CLEANUP_MS + 5000);
 watchdog.unref();
+
+/**
+ * Kills a child's whole process group. Killing `git push` alone is not enough: its
+ * git-remote-http child keeps the output pipes open and waits on the server.
+ */
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
 
 // A closed stdout (say, piped into head) must not kill the run before it has cleaned up.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
@@ -96,6 +117,13 @@ function median(values: number[]): number {
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    | ${l.trimEnd()}`)
+    .join('\n');
+
 interface Timed {
   code: number;
   /** Milliseconds from the origin to the child's exit. */
@@ -109,8 +137,8 @@ interface Timed {
 
 /**
  * Runs a command, timestamping output lines as they arrive (stdout and stderr alike; git writes
- * `remote:` lines to stderr) relative to `origin` (default: the spawn). Kills the child (by its own
- * handle) on timeout or abort.
+ * `remote:` lines to stderr) relative to `origin` (default: the spawn). The child leads its own
+ * process group, which is killed on timeout or abort; a timeout's error carries the output so far.
  */
 function timedRun(
   step: string,
@@ -121,7 +149,9 @@ function timedRun(
   const timeoutMs = stepTimeout(step, opts.capMs);
   return new Promise((resolve, reject) => {
     const origin = opts.origin ?? performance.now();
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const pgid = child.pid;
+    if (pgid !== undefined) children.add(pgid);
     const marks: Record<string, number | undefined> = {};
     const steps: Timed['steps'] = [];
     let output = '';
@@ -142,35 +172,50 @@ function timedRun(
     };
     child.stdout.on('data', onData('out'));
     child.stderr.on('data', onData('err'));
-    const stop = (err: Error) => {
-      failure ??= err;
-      child.kill('SIGKILL');
-    };
-    const timer = setTimeout(
-      () => stop(new BenchAbort(`${step} did not finish within ${(timeoutMs / 1000).toFixed(0)} s (the bench is bounded to ${BUDGET_MS / 1000} s of measuring)`)),
-      timeoutMs,
-    );
-    const onAbort = () => stop(abort.signal.reason as Error);
-    abort.signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (err) => (failure ??= err));
-    child.on('close', (code) => {
+    let settled = false;
+    let grace: NodeJS.Timeout | undefined;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
       const ms = performance.now() - origin;
       clearTimeout(timer);
+      clearTimeout(grace);
+      if (pgid !== undefined) children.delete(pgid);
       abort.signal.removeEventListener('abort', onAbort);
       scan(pending.out, ms);
       scan(pending.err, ms);
       if (failure) return reject(failure);
-      resolve({ code: code ?? -1, ms, output, marks, steps });
+      resolve({ code: child.exitCode ?? -1, ms, output, marks, steps });
+    };
+    const stop = (err: Error) => {
+      failure ??= err;
+      if (pgid !== undefined) killGroup(pgid);
+      child.kill('SIGKILL');
+      // Should anything still hold the pipes, give up on them rather than hang.
+      grace ??= setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish();
+      }, 2000);
+    };
+    const timer = setTimeout(() => {
+      const tail = output.trimEnd().split('\n').slice(-40).join('\n');
+      stop(
+        new BenchAbort(
+          `${step} did not finish within ${(timeoutMs / 1000).toFixed(0)} s (the bench is bounded to ${BUDGET_MS / 1000} s of measuring). ` +
+            (tail ? `Its output so far (last 40 lines):\n${indent(tail)}` : 'It printed nothing.'),
+        ),
+      );
+    }, timeoutMs);
+    const onAbort = () => stop(abort.signal.reason as Error);
+    abort.signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      failure ??= err;
+      if (child.pid === undefined) finish();
     });
+    child.on('close', finish);
   });
 }
-
-const indent = (text: string) =>
-  text
-    .trimEnd()
-    .split('\n')
-    .map((l) => `    | ${l}`)
-    .join('\n');
 
 /** The real CLI from sources, as TestPier.cli runs it, but timed and bounded. */
 async function cli(pier: TestPier, args: string[], step: string, capMs: number): Promise<Timed> {
@@ -533,6 +578,7 @@ async function main(): Promise<void> {
     stepTimeout('starting Pier', 30_000);
     pier = await TestPier.start();
     const { instance } = pier.settings;
+    instanceUnderTest = instance;
     console.log(
       `Deploy bench: Pier instance ${instance}, fixture ${FIXTURE}, ${REPEATS} rounds; node ${process.version}, ` +
         `${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(2)}`,
@@ -568,13 +614,12 @@ async function main(): Promise<void> {
     report(first, change, same, reference);
   } catch (err) {
     failed = err;
-  } finally {
-    clean = await cleanUp(docker, pier, repo);
-  }
-  if (failed) {
-    const aborted = failed instanceof BenchAbort;
-    console.error(`\nDeploy bench ${aborted ? 'aborted' : 'failed'}: ${failed instanceof Error ? failed.message : String(failed)}`);
+    // Said before the clean-up, so nothing that happens there can swallow it.
+    const aborted = err instanceof BenchAbort;
+    console.error(`\nDeploy bench ${aborted ? 'aborted' : 'failed'}: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
+  } finally {
+    clean = await cleanUp(docker, pier, repo, failed !== undefined);
   }
   console.log(`\n(bench took ${((performance.now() - t0) / 1000).toFixed(1)} s including start-up and clean-up)`);
   // After a forced clean-up the daemon may still hold handles (a build it waits for): leave now.
@@ -582,15 +627,16 @@ async function main(): Promise<void> {
 }
 
 /**
- * Removes everything this run created, bounded in time. A build still running (after an abort)
- * would hold up the worker's close, so its build container is removed first to make it fail fast.
+ * Removes everything this run created, bounded in time. A build still running (after a failure or
+ * an abort) would hold up the worker's close, so its build container is removed first to make it
+ * fail fast.
  */
-async function cleanUp(docker: Docker, pier: TestPier | undefined, repo: string | undefined): Promise<boolean> {
+async function cleanUp(docker: Docker, pier: TestPier | undefined, repo: string | undefined, failed: boolean): Promise<boolean> {
   if (repo) await rm(repo, { recursive: true, force: true }).catch(() => undefined);
   if (!pier) return true;
   const { instance, home } = pier.settings;
   const work = (async () => {
-    if (abort.signal.aborted || performance.now() > deadline) {
+    if (failed || abort.signal.aborted || performance.now() > deadline) {
       const label = [`pier.instance=${instance}`, 'pier.role=build'];
       for (const c of await docker.listContainers({ all: true, filters: { label } }).catch(() => [])) {
         await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
