@@ -59,13 +59,14 @@ function listen(server: http.Server, port: number): Promise<void> {
 
 /**
  * After a daemon or dockerd restart, container IPs may have changed; routes are rebuilt from
- * the instances that actually run.
+ * the instances that actually run, and old instances a crash left behind are stopped.
  */
 async function reconcileRoutes(state: State, scheduler: DockerScheduler): Promise<void> {
   for (const app of await state.apps.list()) {
     if (app.currentRelease === 0) continue;
     const running = (await scheduler.running(app.name)).filter((i) => i.release === app.currentRelease);
     await state.routes.set({ app: app.name, upstreams: running.map((i) => i.address) });
+    await scheduler.retireStale(app.name, app.currentRelease);
   }
 }
 
@@ -94,6 +95,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       { instance: settings.instance, network: settings.instance, ...defaultSchedulerTimings },
       log,
     );
+    closers.push(() => scheduler.settle());
     const releases = new ReleaseService(state, scheduler, log);
     const builder = new BuildpackBuilder(docker, {
       instance: settings.instance,

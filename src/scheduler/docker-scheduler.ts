@@ -27,6 +27,8 @@ export const defaultSchedulerTimings = { startTimeoutMs: 60_000, drainMs: 2_000,
 export class DeployError extends Error {}
 
 export class DockerScheduler implements Scheduler {
+  private readonly retiring = new Set<Promise<void>>();
+
   constructor(
     private readonly docker: Docker,
     private readonly routes: RouteStore,
@@ -68,11 +70,33 @@ export class DockerScheduler implements Scheduler {
     progress(`web.1 answers at ${started.address}; switching traffic`);
     await this.routes.set({ app, upstreams: [started.address] });
     if (old.length > 0) {
-      await new Promise((r) => setTimeout(r, this.opts.drainMs));
-      progress(`Stopping ${old.length} old instance(s)`);
-      await Promise.all(old.map((c) => this.retire(c.Id)));
+      progress(`${old.length} old instance(s) drain for ${this.opts.drainMs / 1000}s, then stop`);
+      this.retireLater(old.map((c) => c.Id));
     }
     return [started.instance];
+  }
+
+  /**
+   * Old instances finish their in-flight requests and stop after the deploy has returned, so a
+   * push ends as soon as the new release serves. `settle()` waits for them (daemon shutdown).
+   */
+  private retireLater(ids: string[]): void {
+    const job = (async () => {
+      await new Promise((r) => setTimeout(r, this.opts.drainMs));
+      await Promise.all(ids.map((id) => this.retire(id)));
+    })().catch((err: unknown) => this.log.warn({ err }, 'retiring old instances failed'));
+    this.retiring.add(job);
+    void job.finally(() => this.retiring.delete(job));
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all([...this.retiring]);
+  }
+
+  /** Stops web instances of releases older than `current` that a crash left behind. */
+  async retireStale(app: string, current: number): Promise<void> {
+    const stale = (await this.listContainers(app, 'web')).filter((c) => Number(c.Labels['pier.release'] ?? 0) < current);
+    await Promise.all(stale.map((c) => this.retire(c.Id)));
   }
 
   async running(app: string): Promise<Instance[]> {

@@ -123,12 +123,23 @@ describe('deploying a Node.js app with git push', function () {
     for (const body of bodies) expect(['bonjour from pier-fixture-node-app', 'bonjour from release two']).to.include(body);
     expect(bodies).to.include('bonjour from release two');
     expect((await pier.get(app)).body).to.contain('bonjour from release two');
+    // The push returned at the switch; the old instance drains, then stops, in the background.
+    const docker = new Docker();
+    const label = [`pier.instance=${pier.settings.instance}`, `pier.app=${app}`, 'pier.process=web'];
+    const deadline = Date.now() + 45_000;
+    while ((await docker.listContainers({ all: true, filters: { label } })).length > 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(await docker.listContainers({ all: true, filters: { label } })).to.have.length(1);
   });
 
   it('keeps the app running and routed across a daemon restart', async () => {
     const docker = new Docker();
-    const label = [`pier.instance=${pier.settings.instance}`, `pier.app=${app}`, 'pier.process=web'];
+    const { release } = JSON.parse((await pier.cli(['apps:info', app, '--json'])).stdout) as { release: number };
+    // The current release's instance; the previous one may still be draining.
+    const label = [`pier.instance=${pier.settings.instance}`, `pier.app=${app}`, 'pier.process=web', `pier.release=${release}`];
     const before = (await docker.listContainers({ filters: { label } })).map((c) => c.Id);
+    expect(before).to.have.length(1);
     await pier.restart();
     expect((await docker.listContainers({ filters: { label } })).map((c) => c.Id)).to.deep.equal(before);
     const page = await pier.get(app);
