@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, rm, symlink } from 'node:fs/promises';
+import { access, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -19,8 +19,6 @@ export class RepoStore {
     if (fresh) {
       await mkdir(this.reposDir, { recursive: true });
       await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', dir]);
-      // Belt and braces: should core.hooksPath ever be missing, git falls back to the repo's own hook.
-      await symlink(path.join(this.hooksDir, 'pre-receive'), path.join(dir, 'hooks', 'pre-receive'));
     }
     await run('git', ['--git-dir', dir, 'config', 'core.hooksPath', this.hooksDir]);
   }
