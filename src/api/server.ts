@@ -39,6 +39,11 @@ const pushSchema = z.object({
 export function createApiServer(deps: ApiDeps): http.Server {
   const { state, apps, log } = deps;
   const appParam = (ctx: Ctx) => parseWith(appNameSchema, ctx.params[0]);
+  const existingApp = async (ctx: Ctx) => {
+    const name = appParam(ctx);
+    await apps.require(name);
+    return name;
+  };
 
   const routes: Array<[string, RegExp, Handler]> = [
     ['GET', /^\/api\/whoami$/, async ({ res, who }) => sendJson(res, 200, { name: who })],
@@ -65,8 +70,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
       'GET',
       /^\/api\/apps\/([^/]+)\/builds$/,
       async (ctx) => {
-        const name = appParam(ctx);
-        await apps.require(name);
+        const name = await existingApp(ctx);
         sendJson(ctx.res, 200, await state.builds.list(name));
       },
     ],
@@ -74,7 +78,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
       'GET',
       /^\/api\/apps\/([^/]+)\/builds\/(latest|[a-z0-9]+)\/output$/,
       async (ctx) => {
-        const build = await buildOf(appParam(ctx), ctx.params[1] === 'latest' ? undefined : ctx.params[1]);
+        const build = await buildOf(await existingApp(ctx), ctx.params[1] === 'latest' ? undefined : ctx.params[1]);
         await streamBuildLog(ctx.res, build.id);
       },
     ],
@@ -82,8 +86,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
       'POST',
       /^\/api\/apps\/([^/]+)\/builds\/cancel$/,
       async (ctx) => {
-        const name = appParam(ctx);
-        await apps.require(name);
+        const name = await existingApp(ctx);
         sendJson(ctx.res, 200, await deps.builds.cancel(name, ctx.who));
       },
     ],
@@ -91,8 +94,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
       'GET',
       /^\/api\/apps\/([^/]+)\/config$/,
       async (ctx) => {
-        const name = appParam(ctx);
-        await apps.require(name);
+        const name = await existingApp(ctx);
         sendJson(ctx.res, 200, await state.config.all(name));
       },
     ],
@@ -100,9 +102,8 @@ export function createApiServer(deps: ApiDeps): http.Server {
       'PATCH',
       /^\/api\/apps\/([^/]+)\/config$/,
       async (ctx) => {
-        const name = appParam(ctx);
+        const name = await existingApp(ctx);
         const { vars } = parseWith(z.object({ vars: configVarsSchema }), await readJson(ctx.req));
-        await apps.require(name);
         await streamOperation(ctx.res, (progress) => apps.setConfig(name, vars, ctx.who, progress));
       },
     ],
@@ -110,9 +111,8 @@ export function createApiServer(deps: ApiDeps): http.Server {
       'DELETE',
       /^\/api\/apps\/([^/]+)\/config$/,
       async (ctx) => {
-        const name = appParam(ctx);
+        const name = await existingApp(ctx);
         const { keys } = parseWith(z.object({ keys: z.array(configKeySchema).min(1) }), await readJson(ctx.req));
-        await apps.require(name);
         await streamOperation(ctx.res, (progress) => apps.unsetConfig(name, keys, ctx.who, progress));
       },
     ],
@@ -146,10 +146,8 @@ export function createApiServer(deps: ApiDeps): http.Server {
   };
 
   const buildOf = async (app: string, id: string | undefined) => {
-    await apps.require(app);
-    const builds = await state.builds.list(app, id ? 1000 : 1);
-    const build = id ? builds.find((b) => b.id === id) : builds[0];
-    if (!build) {
+    const build = id ? await state.builds.get(id) : (await state.builds.list(app, 1))[0];
+    if (!build || build.app !== app) {
       throw new HttpError(404, id ? `No build ${id} for ${app}. List them with: pier builds ${app}` : `${app} has no builds yet. Deploy with git push.`);
     }
     return build;

@@ -43,37 +43,31 @@ export class ApiClient {
 
   /** Reads a streamed text response line by line as it arrives. */
   async lines(path: string, onLine: (line: string) => void): Promise<void> {
-    const res = await this.send('GET', path);
-    const decoder = new TextDecoder();
-    let pending = '';
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
-      pending = lines.pop() ?? '';
-      lines.forEach(onLine);
-    }
-    if (pending !== '') onLine(pending);
+    await readLines(await this.send('GET', path), onLine);
   }
 
   /** Runs an operation that streams NDJSON progress; prints progress via `onProgress`, returns the result. */
   async operation<T>(method: string, path: string, body: unknown, onProgress: (line: string) => void): Promise<T> {
-    const res = await this.send(method, path, body);
-    const decoder = new TextDecoder();
-    let pending = '';
     let outcome: { result?: T; error?: string } | undefined;
-    const handle = (line: string) => {
+    await readLines(await this.send(method, path, body), (line) => {
       if (line.trim() === '') return;
       const msg = JSON.parse(line) as { progress?: string; result?: T; error?: string };
       if (msg.progress !== undefined) onProgress(msg.progress);
       else outcome = msg;
-    };
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
-      pending = lines.pop() ?? '';
-      lines.forEach(handle);
-    }
-    handle(pending);
+    });
     if (!outcome) throw new ApiError(0, 'The API closed the connection before the operation finished.');
     if (outcome.error !== undefined) throw new ApiError(500, outcome.error);
     return outcome.result as T;
   }
+}
+
+async function readLines(res: Response, onLine: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+    pending = lines.pop() ?? '';
+    lines.forEach(onLine);
+  }
+  if (pending !== '') onLine(pending);
 }

@@ -19,8 +19,8 @@ export class RepoStore {
     if (fresh) {
       await mkdir(this.reposDir, { recursive: true });
       await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', dir]);
+      await run('git', ['--git-dir', dir, 'config', 'core.hooksPath', this.hooksDir]);
     }
-    await run('git', ['--git-dir', dir, 'config', 'core.hooksPath', this.hooksDir]);
   }
 
   async remove(app: string): Promise<void> {

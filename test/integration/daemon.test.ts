@@ -47,29 +47,27 @@ describe('pier daemon start-up checks', function () {
       PIER_LOG_LEVEL: 'silent',
     });
 
-  it('refuses to start when Redis has no persistence, with the command that fixes it', async () => {
-    const redis = await startRedis(['--appendonly', 'no', '--maxmemory-policy', 'noeviction']);
+  /** Starts the daemon against a Redis with `flags`; returns the start-up error. */
+  const startAgainst = async (flags: string[]): Promise<Error | undefined> => {
+    const redis = await startRedis(flags);
     const settings = await settingsFor(redis.url);
     try {
-      const error = await startDaemon(settings).then(() => undefined, (err: Error) => err);
-      expect(error?.message).to.contain('Redis has no AOF persistence');
-      expect(error?.message).to.contain('CONFIG SET appendonly yes');
+      return await startDaemon(settings).then(() => undefined, (err: Error) => err);
     } finally {
       await redis.stop();
       await rm(settings.home, { recursive: true, force: true });
     }
+  };
+
+  it('refuses to start when Redis has no persistence, with the command that fixes it', async () => {
+    const error = await startAgainst(['--appendonly', 'no', '--maxmemory-policy', 'noeviction']);
+    expect(error?.message).to.contain('Redis has no AOF persistence');
+    expect(error?.message).to.contain('CONFIG SET appendonly yes');
   });
 
   it('refuses to start when Redis may evict keys, naming the policy and the fix', async () => {
-    const redis = await startRedis(['--appendonly', 'yes', '--maxmemory-policy', 'allkeys-lru']);
-    const settings = await settingsFor(redis.url);
-    try {
-      const error = await startDaemon(settings).then(() => undefined, (err: Error) => err);
-      expect(error?.message).to.contain('maxmemory-policy is "allkeys-lru"');
-      expect(error?.message).to.contain('noeviction');
-    } finally {
-      await redis.stop();
-      await rm(settings.home, { recursive: true, force: true });
-    }
+    const error = await startAgainst(['--appendonly', 'yes', '--maxmemory-policy', 'allkeys-lru']);
+    expect(error?.message).to.contain('maxmemory-policy is "allkeys-lru"');
+    expect(error?.message).to.contain('noeviction');
   });
 });
