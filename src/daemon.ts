@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type http from 'node:http';
 import Docker from 'dockerode';
@@ -5,8 +6,13 @@ import { AppService } from './api/app-service.js';
 import { authenticate, createApiServer } from './api/server.js';
 import { createBuildQueue } from './build/build-queue.js';
 import { BuildService } from './build/build-service.js';
+import { AppImages } from './build/app-images.js';
 import { startBuildWorker } from './build/build-worker.js';
+import { BuilderSelector } from './build/builder-selector.js';
 import { BuildpackBuilder } from './build/buildpack-builder.js';
+import { BuildpackFetcher } from './build/buildpack-source.js';
+import { DeploySources } from './build/deploy-sources.js';
+import { DockerfileBuilder } from './build/dockerfile-builder.js';
 import { hostNpmRegistry } from './build/npm-registry.js';
 import { GitEndpoint } from './git/git-endpoint.js';
 import { ensureHookToken, installHooks } from './git/hook-installer.js';
@@ -97,13 +103,21 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
     );
     closers.push(() => scheduler.settle());
     const releases = new ReleaseService(state, scheduler, log);
-    const builder = new BuildpackBuilder(docker, {
-      instance: settings.instance,
-      stackImage: settings.stackImage,
-      buildpacksDir,
-      caBundle: settings.caBundle,
-      workDir: settings.home,
-      npmRegistry: hostNpmRegistry,
+    const images = new AppImages(docker, settings.instance);
+    const imageRepository = (app: string) => images.repository(app);
+    const builder = new BuilderSelector({
+      buildpacks: new BuildpackBuilder(docker, {
+        instance: settings.instance,
+        stackImage: settings.stackImage,
+        buildpacksDir,
+        caBundle: settings.caBundle,
+        workDir: settings.home,
+        npmRegistry: hostNpmRegistry,
+        imageRepository,
+        cacheVolume: (app) => images.cacheVolume(app),
+        fetcher: new BuildpackFetcher(settings.buildpackCacheDir),
+      }),
+      dockerfile: new DockerfileBuilder(docker, { instance: settings.instance, imageRepository }),
     });
     const appUrl = appUrlFor(settings);
     const prefix = state.keys.queuePrefix;
@@ -112,7 +126,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       const repos = new RepoStore(settings.reposDir, settings.hooksDir);
       const hookToken = await ensureHookToken(settings.home);
       await installHooks({ hooksDir: settings.hooksDir, sourcesDir: settings.sourcesDir, home: settings.home, apiUrl: `http://127.0.0.1:${settings.apiPort}` });
-      const apps = new AppService(state, repos, scheduler, builder, releases, appUrl);
+      const apps = new AppService(state, repos, scheduler, images, releases, appUrl);
       const git = new GitEndpoint({
         repos,
         authenticate: (req) => authenticate(state, req),
@@ -122,7 +136,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       });
       const queue = createBuildQueue(connection(), prefix);
       closers.push(() => queue.close());
-      const server = createApiServer({ state, apps, builds: new BuildService(state, queue), git, hookToken, log });
+      const server = createApiServer({ state, apps, builds: new BuildService(state, queue), sources: new DeploySources(settings.sourcesDir, settings.caBundle), git, hookToken, log });
       await listen(server, settings.apiPort);
       closers.push(
         () =>
@@ -152,7 +166,21 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
 
     // Registered last so it closes first: interrupted builds are recorded while the API can still tell their pushers.
     if (roles.includes('worker')) {
-      const worker = startBuildWorker(connection(), state, builder, releases, { prefix, concurrency: settings.buildConcurrency, timeoutSec: settings.buildTimeoutSec, appUrl }, log);
+      const dockerRoot = (await docker.info().then((i: { DockerRootDir?: string }) => i.DockerRootDir, () => undefined)) ?? '/var/lib/docker';
+      const worker = startBuildWorker(
+        connection(),
+        { state, builder, images, releases, log },
+        {
+          prefix,
+          concurrency: settings.buildConcurrency,
+          timeoutSec: settings.buildTimeoutSec,
+          appUrl,
+          keepReleases: settings.keepReleases,
+          minFreeDiskMb: settings.minFreeDiskMb,
+          // Docker's data dir may not be visible from here (a remote engine); PIER_HOME always is.
+          diskDirs: async () => [settings.home, ...(existsSync(dockerRoot) ? [dockerRoot] : [])],
+        },
+      );
       closers.push(() => worker.close());
     }
   } catch (err) {

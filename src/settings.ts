@@ -24,6 +24,8 @@ const schema = z.object({
   PIER_STACK_IMAGE: z.string().default('pier/stack:bookworm'),
   PIER_BUILD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(os.availableParallelism()),
   PIER_BUILD_TIMEOUT: z.coerce.number().int().min(1, 'seconds, at least 1').default(1800),
+  PIER_KEEP_RELEASES: z.coerce.number().int().min(1, 'at least 1 (the current release)').default(5),
+  PIER_MIN_FREE_DISK_MB: z.coerce.number().int().min(0, 'megabytes, 0 or more').default(1024),
   PIER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,11 +42,17 @@ export interface Settings {
   buildConcurrency: number;
   /** Seconds a build may take before it is stopped. */
   buildTimeoutSec: number;
+  /** Releases per app whose images are kept for rollback; older images are pruned. */
+  keepReleases: number;
+  /** Builds refuse to start with less free disk than this (MB) for Docker's data or PIER_HOME. */
+  minFreeDiskMb: number;
   logLevel: string;
   reposDir: string;
   hooksDir: string;
   sourcesDir: string;
   tokensDir: string;
+  /** Mirrors of custom buildpacks' git repositories. */
+  buildpackCacheDir: string;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
@@ -66,10 +74,13 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     stackImage: e.PIER_STACK_IMAGE,
     buildConcurrency: e.PIER_BUILD_CONCURRENCY,
     buildTimeoutSec: e.PIER_BUILD_TIMEOUT,
+    keepReleases: e.PIER_KEEP_RELEASES,
+    minFreeDiskMb: e.PIER_MIN_FREE_DISK_MB,
     logLevel: e.PIER_LOG_LEVEL,
     reposDir: path.join(home, 'repos'),
     hooksDir: path.join(home, 'hooks'),
     sourcesDir: path.join(home, 'sources'),
     tokensDir: path.join(home, 'tokens'),
+    buildpackCacheDir: path.join(home, 'buildpacks'),
   };
 }

@@ -73,3 +73,21 @@ function unquote(value: string): string {
   }
   return value;
 }
+
+/** A local Docker image reference: [registry/]name[:tag][@digest], as `docker images` shows them, or an image id. */
+export const imageReferenceSchema = z
+  .string()
+  .max(512)
+  .regex(
+    /^([a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?\/)*[a-z0-9]+([._-][a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$|^(sha256:)?[a-f0-9]{12,64}$/,
+    'an image reference such as "myimage:1.0" (see docker images)',
+  );
+
+const envVarList = z.array(configKeySchema);
+
+/** `pier builder:set APP KEY [VALUE]`: an empty value restores the default. */
+export const builderSettingSchema = z.discriminatedUnion('key', [
+  z.object({ key: z.literal('selected'), value: z.enum(['dockerfile', 'buildpacks']).optional() }),
+  z.object({ key: z.literal('network'), value: z.enum(['none']).optional() }),
+  z.object({ key: z.literal('build-args'), value: envVarList }),
+]);

@@ -1,4 +1,4 @@
-import type { BuildpackBuilder } from '../build/buildpack-builder.js';
+import type { AppImages } from '../build/app-images.js';
 import type { RepoStore } from '../git/repos.js';
 import type { ReleaseService } from '../release/release-service.js';
 import type { Scheduler, ProgressFn } from '../scheduler/scheduler.js';
@@ -21,7 +21,7 @@ export class AppService {
     private readonly state: State,
     private readonly repos: RepoStore,
     private readonly scheduler: Scheduler,
-    private readonly builder: BuildpackBuilder,
+    private readonly images: AppImages,
     private readonly releases: ReleaseService,
     readonly appUrl: (app: string) => string,
   ) {}
@@ -63,13 +63,18 @@ export class AppService {
     const lock = await this.state.locks.acquire(name, 'deploy', 60_000);
     try {
       await this.scheduler.destroy(name);
-      await this.builder.removeImages(name);
+      await this.images.removeAll(name);
       await this.repos.remove(name);
       await this.state.apps.destroy(name, await this.state.builds.ids(name));
       await this.state.routes.remove(name);
     } finally {
       await lock.release();
     }
+  }
+
+  /** Removes exited containers, dangling images, and images and build caches of apps that no longer exist. */
+  async cleanup() {
+    return this.images.cleanup((await this.state.apps.list()).map((a) => a.name));
   }
 
   async setConfig(name: string, vars: Record<string, string>, who: string, progress: ProgressFn) {

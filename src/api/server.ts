@@ -1,12 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { z } from 'zod';
+import type { BuildOrigin } from '../state/build-store.js';
 import type { BuildService } from '../build/build-service.js';
+import { BuildError } from '../build/builder.js';
+import type { DeploySources } from '../build/deploy-sources.js';
 import type { GitEndpoint } from '../git/git-endpoint.js';
 import { RESULT_MARKER } from '../git/push-protocol.js';
 import type { Logger } from '../log.js';
 import type { State } from '../state/index.js';
-import { appNameSchema, configKeySchema, configVarsSchema } from '../validation.js';
+import { appNameSchema, builderSettingSchema, configKeySchema, configVarsSchema, imageReferenceSchema } from '../validation.js';
 import type { AppService } from './app-service.js';
 import { tokenFrom } from './auth.js';
 import { HttpError, parseWith, readJson, sendJson, streamOperation } from './http-utils.js';
@@ -15,6 +18,7 @@ export interface ApiDeps {
   state: State;
   apps: AppService;
   builds: BuildService;
+  sources: DeploySources;
   git: GitEndpoint;
   hookToken: string;
   log: Logger;
@@ -43,6 +47,14 @@ export function createApiServer(deps: ApiDeps): http.Server {
     const name = appParam(ctx);
     await apps.require(name);
     return name;
+  };
+
+  /** Queues a build of a source that did not come by git push, and streams its log like a push. */
+  const deployFrom = async (ctx: Ctx, source: (app: string) => Promise<{ sourceTar: string; commit: string; origin: BuildOrigin }>) => {
+    const app = await existingApp(ctx);
+    const { sourceTar, commit, origin } = await source(app);
+    const buildId = await deps.builds.enqueue({ app, commit, origin, sourceTar, createdBy: ctx.who });
+    await streamBuildLog(ctx.res, buildId);
   };
 
   const routes: Array<[string, RegExp, Handler]> = [
@@ -92,6 +104,44 @@ export function createApiServer(deps: ApiDeps): http.Server {
     ],
     [
       'GET',
+      /^\/api\/apps\/([^/]+)\/builder$/,
+      async (ctx) => sendJson(ctx.res, 200, await state.builders.get(await existingApp(ctx))),
+    ],
+    [
+      'PATCH',
+      /^\/api\/apps\/([^/]+)\/builder$/,
+      async (ctx) => {
+        const name = await existingApp(ctx);
+        const setting = parseWith(builderSettingSchema, await readJson(ctx.req));
+        if (setting.key === 'selected') await state.builders.setSelected(name, setting.value);
+        else if (setting.key === 'network') await state.builders.setNetwork(name, setting.value);
+        else await state.builders.setBuildArgs(name, setting.value);
+        sendJson(ctx.res, 200, await state.builders.get(name));
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/apps\/([^/]+)\/deploy\/archive$/,
+      async (ctx) =>
+        deployFrom(ctx, async (app) => {
+          const json = (ctx.req.headers['content-type'] ?? '').startsWith('application/json');
+          const body = json ? await deps.sources.download(parseWith(z.object({ url: z.string().url() }), await readJson(ctx.req)).url) : ctx.req;
+          const { sourceTar, sha } = await deps.sources.fromArchive(app, body);
+          return { sourceTar, commit: sha, origin: 'archive' };
+        }),
+    ],
+    [
+      'POST',
+      /^\/api\/apps\/([^/]+)\/deploy\/image$/,
+      async (ctx) =>
+        deployFrom(ctx, async (app) => {
+          const { image } = parseWith(z.object({ image: imageReferenceSchema }), await readJson(ctx.req));
+          return { sourceTar: await deps.sources.fromImage(app, image), commit: image, origin: 'image' };
+        }),
+    ],
+    ['POST', /^\/api\/cleanup$/, async ({ res }) => sendJson(res, 200, await apps.cleanup())],
+    [
+      'GET',
       /^\/api\/apps\/([^/]+)\/config$/,
       async (ctx) => {
         const name = await existingApp(ctx);
@@ -123,7 +173,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
     if (!sameSecret(tokenFrom(req) ?? '', deps.hookToken)) throw new HttpError(401, 'invalid hook token');
     const push = parseWith(pushSchema, await readJson(req));
     const who = deps.git.pusherOf(push.app) ?? 'unknown';
-    const buildId = await deps.builds.enqueue({ app: push.app, commit: push.commit, sourceTar: push.sourceTar, createdBy: who });
+    const buildId = await deps.builds.enqueue({ app: push.app, commit: push.commit, origin: 'git', sourceTar: push.sourceTar, createdBy: who });
     await streamBuildLog(res, buildId);
   };
 
@@ -171,7 +221,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
 
   const server = http.createServer((req, res) => {
     dispatch(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : 500;
+      const status = err instanceof HttpError ? err.status : err instanceof BuildError ? 400 : 500;
       if (status === 500) log.error({ err, path: req.url, method: req.method }, 'API request failed');
       if (res.headersSent) {
         res.end();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { isFinal, type BuildRecord } from '../state/build-store.js';
 import type { State } from '../state/index.js';
-import type { BuildJob } from './build-queue.js';
+import { sourcePhrase, type BuildJob } from './build-queue.js';
 
 export function newBuildId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -23,12 +23,13 @@ export class BuildService {
       id: buildId,
       app: job.app,
       commit: job.commit,
+      origin: job.origin,
       status: 'queued',
       createdBy: job.createdBy,
       createdAt: new Date().toISOString(),
     });
     await this.queue.add('build', { ...job, buildId }, { jobId: buildId });
-    const reason = `Superseded by commit ${job.commit.slice(0, 7)} pushed by ${job.createdBy}, which is built instead.`;
+    const reason = `Superseded by ${sourcePhrase(job.origin, job.commit)} pushed by ${job.createdBy}, which is built instead.`;
     for (const older of waiting) {
       // A build that started meanwhile is left to finish; one that starts later stops at once.
       if (older.status === 'queued' && !(await this.dropQueued(older.id, reason))) {

@@ -4,8 +4,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { ReleaseService } from '../release/release-service.js';
 import type { State } from '../state/index.js';
-import { BUILD_QUEUE, type BuildJob } from './build-queue.js';
-import type { BuildpackBuilder } from './buildpack-builder.js';
+import type { AppImages } from './app-images.js';
+import { BUILD_QUEUE, describeSource, sourcePhrase, type BuildJob } from './build-queue.js';
+import type { Builder } from './builder.js';
+import { assertFreeDisk } from './disk-space.js';
 
 /** How soon a build queued behind another build of the same app looks again. */
 const BUSY_RETRY_MS = 1000;
@@ -15,6 +17,19 @@ export interface BuildWorkerOptions {
   concurrency: number;
   timeoutSec: number;
   appUrl: (app: string) => string;
+  /** Images of this many latest releases per app are kept; older ones are pruned after each deploy. */
+  keepReleases: number;
+  /** Builds refuse to start when any of `diskDirs` has less free space than this. */
+  minFreeDiskMb: number;
+  diskDirs: () => Promise<string[]>;
+}
+
+export interface BuildWorkerDeps {
+  state: State;
+  builder: Builder;
+  images: AppImages;
+  releases: ReleaseService;
+  log: Logger;
 }
 
 /** How often builds whose worker died are looked for. */
@@ -31,15 +46,14 @@ export interface BuildWorker {
 }
 
 /** Consumes the build queue: build, release, deploy, and stream every step into the build log. */
-export function startBuildWorker(
-  connection: Redis,
-  state: State,
-  builder: BuildpackBuilder,
-  releases: ReleaseService,
-  opts: BuildWorkerOptions,
-  log: Logger,
-): BuildWorker {
+export function startBuildWorker(connection: Redis, deps: BuildWorkerDeps, opts: BuildWorkerOptions): BuildWorker {
+  const { state, images, log } = deps;
   const inFlight = new Set<string>();
+  const background = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    background.add(work);
+    void work.finally(() => background.delete(work));
+  };
   const closing = new AbortController();
   const processJob = async (job: Job<BuildJob>, token?: string) => {
     const { app } = job.data;
@@ -51,7 +65,7 @@ export function startBuildWorker(
     }
     inFlight.add(job.data.buildId);
     try {
-      await runBuild(job.data, state, builder, releases, opts, log, closing.signal);
+      await runBuild(job.data, deps, opts, closing.signal, track);
     } finally {
       inFlight.delete(job.data.buildId);
       await lock.release();
@@ -69,7 +83,7 @@ export function startBuildWorker(
   worker.on('error', (err) => log.error({ err }, 'build worker error'));
   const queue = new Queue<BuildJob>(BUILD_QUEUE, { connection, prefix: opts.prefix });
   const sweep = () =>
-    sweepInterrupted(state, queue, builder).catch((err: unknown) => log.warn({ err }, 'sweep of interrupted builds failed'));
+    sweepInterrupted(state, queue, images).catch((err: unknown) => log.warn({ err }, 'sweep of interrupted builds failed'));
   void sweep();
   const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
   timer.unref();
@@ -81,9 +95,10 @@ export function startBuildWorker(
       for (const id of inFlight) {
         await state.builds.appendLog(id, ` !     ${INTERRUPTED}`);
         await state.builds.finish(id, 'failed', INTERRUPTED);
-        await builder.removeBuildContainers(id);
+        await images.removeBuildContainers(id);
       }
       await queue.close();
+      await Promise.all(background);
     },
   };
 }
@@ -92,7 +107,7 @@ export function startBuildWorker(
  * Marks failed the builds whose job is gone or ended without its worker recording the end
  * (a crash), so no build stays "running" forever.
  */
-async function sweepInterrupted(state: State, queue: Queue<BuildJob>, builder: BuildpackBuilder): Promise<void> {
+async function sweepInterrupted(state: State, queue: Queue<BuildJob>, images: AppImages): Promise<void> {
   for (const id of await state.builds.activeIds()) {
     const job = await queue.getJob(id);
     const jobState = job ? await job.getState() : 'unknown';
@@ -103,31 +118,35 @@ async function sweepInterrupted(state: State, queue: Queue<BuildJob>, builder: B
     if (record && !young && (record.status === 'queued' || record.status === 'running')) {
       await state.builds.appendLog(id, ` !     ${INTERRUPTED}`);
       await state.builds.finish(id, 'failed', INTERRUPTED);
-      await builder.removeBuildContainers(id);
+      await images.removeBuildContainers(id);
     }
   }
 }
 
 async function runBuild(
   job: BuildJob,
-  state: State,
-  builder: BuildpackBuilder,
-  releases: ReleaseService,
+  deps: BuildWorkerDeps,
   opts: BuildWorkerOptions,
-  log: Logger,
   closing: AbortSignal,
+  track: (work: Promise<void>) => void,
 ): Promise<void> {
+  const { state, builder, images, releases, log } = deps;
   const { app, buildId, commit } = job;
+  const source = describeSource(job.origin, commit);
+  const abort = new AbortController();
+  const onClosing = () => abort.abort();
+  closing.addEventListener('abort', onClosing, { once: true });
   const write = (line: string) => {
     state.builds.appendLog(buildId, line).catch((err: unknown) => log.warn({ err, buildId }, 'could not store a build log line'));
   };
   const started = Date.now();
-  // builds:cancel and the build timeout stop the build container, which makes the running step fail at once.
+  // builds:cancel and the build timeout stop the build container (or the Docker build), which makes the running step fail at once.
   const halt: { reason?: { status: 'cancelled' | 'failed'; message: string }; removal?: Promise<void> } = {};
   const stop = (status: 'cancelled' | 'failed', message: string) => {
     if (halt.reason) return;
     halt.reason = { status, message };
-    halt.removal = builder.removeBuildContainers(buildId).catch((err: unknown) => log.warn({ err, buildId }, 'could not stop a build container'));
+    abort.abort();
+    halt.removal = images.removeBuildContainers(buildId).catch((err: unknown) => log.warn({ err, buildId }, 'could not stop a build container'));
   };
   const throwIfHalted = () => {
     if (halt.reason) throw new Error(halt.reason.message);
@@ -144,11 +163,22 @@ async function runBuild(
   }, opts.timeoutSec * 1000);
   try {
     await state.builds.update(buildId, { status: 'running', startedAt: new Date().toISOString() });
-    write(`-----> Building ${app} from commit ${commit.slice(0, 7)}`);
+    write(`-----> Building ${app} from ${sourcePhrase(job.origin, commit)}`);
+    await assertFreeDisk(await opts.diskDirs(), opts.minFreeDiskMb);
     const config = await state.config.all(app);
+    const builderSettings = await state.builders.get(app);
     await checkCancel();
     throwIfHalted();
-    const built = await builder.build({ app, buildId, sourceTar: job.sourceTar, config, log: write });
+    const built = await builder.build({
+      app,
+      buildId,
+      sourceTar: job.sourceTar,
+      config,
+      // An image is deployed by a Dockerfile that starts FROM it, whatever the app's builder.
+      builder: job.origin === 'image' ? { ...builderSettings, selected: 'dockerfile' } : builderSettings,
+      log: write,
+      signal: abort.signal,
+    });
     clearInterval(watchCancel);
     clearTimeout(timeout);
     throwIfHalted();
@@ -159,13 +189,17 @@ async function runBuild(
         image: built.image,
         config,
         processTypes: built.processTypes,
-        description: `Deploy ${commit.slice(0, 7)}`,
+        runtime: built.runtime,
+        description: `Deploy ${source}`,
         createdBy: job.createdBy,
         buildId,
-        commit,
+        commit: job.origin === 'image' ? undefined : commit,
       },
       (line) => write(`       ${line}`),
     );
+    await pruneImages(app, deps, opts.keepReleases, write);
+    // Images of instances still draining cannot go yet; they go once those instances have stopped.
+    track(releases.settled().then(() => pruneImages(app, deps, opts.keepReleases, () => undefined)));
     write(`=====> Application deployed in ${((Date.now() - started) / 1000).toFixed(1)}s:`);
     write(`       ${opts.appUrl(app)}`);
     await state.builds.finish(buildId, 'succeeded');
@@ -187,6 +221,18 @@ async function runBuild(
   } finally {
     clearInterval(watchCancel);
     clearTimeout(timeout);
+    closing.removeEventListener('abort', onClosing);
     await rm(job.sourceTar, { force: true });
+  }
+}
+
+/** Keeps the images of the app's last `keep` releases, so disk use stays flat however often it deploys. */
+async function pruneImages(app: string, deps: BuildWorkerDeps, keep: number, write: (line: string) => void): Promise<void> {
+  try {
+    const kept = (await deps.state.releases.list(app)).slice(0, keep).map((r) => r.image);
+    const removed = await deps.images.prune(app, kept);
+    if (removed.length > 0) write(`-----> Pruned ${removed.length} image(s) older than the last ${keep} releases`);
+  } catch (err) {
+    deps.log.warn({ err, app }, 'image pruning failed');
   }
 }

@@ -8,16 +8,18 @@ export class ApiError extends Error {
 export class ApiClient {
   constructor(private readonly baseUrl: string, private readonly token: string | undefined) {}
 
+  /** A Buffer body is sent as it is (an upload); anything else as JSON. */
   private async send(method: string, path: string, body?: unknown): Promise<Response> {
     let res: Response;
+    const raw = Buffer.isBuffer(body);
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? new Uint8Array(body as Buffer) : JSON.stringify(body),
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
@@ -42,8 +44,8 @@ export class ApiClient {
   }
 
   /** Reads a streamed text response line by line as it arrives. */
-  async lines(path: string, onLine: (line: string) => void): Promise<void> {
-    await readLines(await this.send('GET', path), onLine);
+  async lines(path: string, onLine: (line: string) => void, method = 'GET', body?: unknown): Promise<void> {
+    await readLines(await this.send(method, path, body), onLine);
   }
 
   /** Runs an operation that streams NDJSON progress; prints progress via `onProgress`, returns the result. */

@@ -1,50 +1,23 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import type { AppInfo } from '../api/app-service.js';
-import { RESULT_MARKER } from '../git/push-protocol.js';
+import { describeSource } from '../build/build-queue.js';
 import type { BuildRecord } from '../state/build-store.js';
-import { loadSettings } from '../settings.js';
 import { readAdminToken, setup } from '../setup.js';
-import { appNameSchema, configKeySchema, parseConfigPairs } from '../validation.js';
-import { ApiClient, ApiError } from './api-client.js';
+import { parseConfigPairs } from '../validation.js';
+import { ApiError } from './api-client.js';
+import { appName, client, configKey, followBuild, out, progress, settings, UsageError } from './common.js';
+import { registerDeployCommands } from './deploy-commands.js';
 import { loadEnvFile } from './env-file.js';
 import { formatTable } from './table.js';
 
 loadEnvFile(process.env.PIER_ENV_FILE ?? '/etc/pier/pier.env');
-
-class UsageError extends Error {}
-
-function settings() {
-  return loadSettings();
-}
-
-async function client(): Promise<ApiClient> {
-  const s = settings();
-  const url = process.env.PIER_URL ?? `http://127.0.0.1:${s.apiPort}`;
-  const token = process.env.PIER_TOKEN ?? (await readAdminToken(s));
-  return new ApiClient(url.replace(/\/$/, ''), token);
-}
-
-function appName(value: string): string {
-  const parsed = appNameSchema.safeParse(value);
-  if (!parsed.success) throw new UsageError(`Invalid app name "${value}": ${parsed.error.issues[0]!.message}`);
-  return value;
-}
-
-function configKey(value: string): string {
-  const parsed = configKeySchema.safeParse(value);
-  if (!parsed.success) throw new UsageError(`Invalid config key "${value}": ${parsed.error.issues[0]!.message}`);
-  return value;
-}
 
 function duration(b: BuildRecord): string {
   if (!b.startedAt) return '-';
   const end = b.finishedAt ? Date.parse(b.finishedAt) : Date.now();
   return `${((end - Date.parse(b.startedAt)) / 1000).toFixed(1)}s`;
 }
-
-const out = (text: string): void => void process.stdout.write(`${text}\n`);
-const progress = (line: string) => process.stderr.write(`-----> ${line}\n`);
 
 
 const program = new Command('pier')
@@ -112,7 +85,7 @@ program
     if (builds.length === 0) return out(`${name} has no builds yet. Deploy with git push.`);
     out(formatTable(
       ['ID', 'COMMIT', 'STATUS', 'DURATION', 'BY', 'CREATED'],
-      builds.map((b) => [b.id, b.commit.slice(0, 7), b.status, duration(b), b.createdBy, b.createdAt]),
+      builds.map((b) => [b.id, describeSource(b.origin, b.commit), b.status, duration(b), b.createdBy, b.createdAt]),
     ));
   });
 
@@ -120,12 +93,8 @@ program
   .command('builds:output <name> [id]')
   .description('Replay a build log (the latest by default) and follow it while it runs; exits 1 if the build failed')
   .action(async (name: string, id: string | undefined) => {
-    let status = 'unknown';
-    await (await client()).lines(`/api/apps/${appName(name)}/builds/${id ?? 'latest'}/output`, (line) => {
-      if (line.startsWith(RESULT_MARKER)) status = line.slice(RESULT_MARKER.length).trim();
-      else out(line);
-    });
-    if (status !== 'succeeded') process.exitCode = 1;
+    const api = await client();
+    await followBuild((onLine) => api.lines(`/api/apps/${appName(name)}/builds/${id ?? 'latest'}/output`, onLine));
   });
 
 program
@@ -190,6 +159,8 @@ program
     if (result.keys.length === 0) out('       None of them were set; nothing changed');
     else out(result.release ? `-----> Released v${result.release}` : '-----> Saved; they apply at the next deploy');
   });
+
+registerDeployCommands(program);
 
 program
   .command('token')

@@ -39,9 +39,14 @@ export class ReleaseService {
     const config = await this.state.config.all(app);
     return this.release(
       app,
-      { image: current.image, processTypes: current.processTypes, buildId: current.buildId, commit: current.commit, config, description, createdBy: who },
+      { image: current.image, processTypes: current.processTypes, runtime: current.runtime, buildId: current.buildId, commit: current.commit, config, description, createdBy: who },
       progress,
     );
+  }
+
+  /** Resolves once the instances that earlier deploys replaced have stopped. */
+  settled(): Promise<void> {
+    return this.scheduler.settle();
   }
 
   async current(app: string): Promise<Release | undefined> {

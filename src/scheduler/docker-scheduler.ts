@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { Logger } from '../log.js';
-import type { Release } from '../state/release-store.js';
+import type { Release, ReleaseRuntime } from '../state/release-store.js';
 import type { RouteStore } from '../state/route-store.js';
 import { demuxDockerFrames } from './docker-log-frames.js';
 import { containerAddress, ensureNetwork } from './docker-network.js';
@@ -10,6 +10,13 @@ import { waitUntilAnswering } from './health-check.js';
 import type { Instance, ProgressFn, Scheduler } from './scheduler.js';
 
 export const DEFAULT_PORT = 5000;
+
+/** What releases recorded before runtimes existed ran with: a buildpack image. */
+const BUILDPACK_RUNTIME: ReleaseRuntime = { kind: 'buildpack', port: DEFAULT_PORT, user: '1000:1000' };
+
+export function runtimeOf(release: Release): ReleaseRuntime {
+  return release.runtime ?? BUILDPACK_RUNTIME;
+}
 
 export interface DockerSchedulerOptions {
   instance: string;
@@ -43,7 +50,8 @@ export class DockerScheduler implements Scheduler {
   async deploy(app: string, release: Release, progress: ProgressFn): Promise<Instance[]> {
     await ensureNetwork(this.docker, this.opts.network, this.opts.instance);
     const webCommand = release.processTypes.web;
-    if (!webCommand) {
+    const port = runtimeOf(release).port;
+    if (webCommand === undefined || (webCommand === '' && runtimeOf(release).kind !== 'image')) {
       throw new DeployError('No web process: add a Procfile with "web: <command>" or a "start" script in package.json.');
     }
     const old = await this.listContainers(app, 'web');
@@ -64,7 +72,7 @@ export class DockerScheduler implements Scheduler {
       const why =
         result === 'exited'
           ? 'web.1 exited before it answered on its port'
-          : `web.1 did not answer on port ${DEFAULT_PORT} within ${this.opts.startTimeoutMs / 1000}s`;
+          : `web.1 did not answer on port ${port} within ${this.opts.startTimeoutMs / 1000}s`;
       throw new DeployError(`${why}; the previous release keeps serving. Last log lines:\n${tail}`);
     }
     progress(`web.1 answers at ${started.address}; switching traffic`);
@@ -112,7 +120,7 @@ export class DockerScheduler implements Scheduler {
         app,
         process: c.Labels['pier.process'] ?? 'web',
         release: Number(c.Labels['pier.release'] ?? 0),
-        address: `${address}:${DEFAULT_PORT}`,
+        address: `${address}:${c.Labels['pier.port'] ?? DEFAULT_PORT}`,
       });
     }
     return instances;
@@ -132,18 +140,27 @@ export class DockerScheduler implements Scheduler {
 
   private async startInstance(app: string, release: Release, process: string, index: number, command: string) {
     const suffix = randomBytes(3).toString('hex');
+    const runtime = runtimeOf(release);
     const container = await this.docker.createContainer({
       name: `${this.opts.instance}-${app}-${process}-${index}-v${release.version}-${suffix}`,
       Image: release.image,
-      Cmd: [command],
-      User: '1000:1000',
+      Cmd: commandLine(runtime, command),
+      User: runtime.user,
       Env: [
         ...Object.entries(release.config).map(([k, v]) => `${k}=${v}`),
-        `PORT=${DEFAULT_PORT}`,
+        `PORT=${runtime.port}`,
         `DYNO=${process}.${index}`,
       ],
-      Labels: { ...this.labels(app), 'pier.role': 'app', 'pier.process': process, 'pier.release': String(release.version) },
+      Labels: {
+        ...this.labels(app),
+        'pier.role': 'app',
+        'pier.process': process,
+        'pier.release': String(release.version),
+        'pier.port': String(runtime.port),
+      },
       HostConfig: hardenedHostConfig({
+        // An init as PID 1 passes SIGTERM on to the app, which as PID 1 itself would ignore it and wait out the stop timeout.
+        Init: true,
         NetworkMode: this.opts.network,
         RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 10 },
       }),
@@ -155,7 +172,7 @@ export class DockerScheduler implements Scheduler {
       await container.remove({ force: true }).catch(() => undefined);
       throw new DeployError(`${process}.${index} got no address on network ${this.opts.network}`);
     }
-    const address = `${ip}:${DEFAULT_PORT}`;
+    const address = `${ip}:${runtime.port}`;
     const instance: Instance = { id: container.id, app, process, release: release.version, address };
     return { container, address, instance };
   }
@@ -178,4 +195,13 @@ export class DockerScheduler implements Scheduler {
       return '(logs unavailable)';
     }
   }
+}
+
+/**
+ * Buildpack images run commands through pier-launch (their ENTRYPOINT), which takes one bash line.
+ * Image runtimes keep their ENTRYPOINT: no command keeps the image's CMD, a Procfile command replaces it.
+ */
+function commandLine(runtime: ReleaseRuntime, command: string): string[] | undefined {
+  if (runtime.kind === 'buildpack') return [command];
+  return command === '' ? undefined : ['/bin/sh', '-c', command];
 }

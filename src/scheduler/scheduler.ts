@@ -19,4 +19,6 @@ export interface Scheduler {
   running(app: string): Promise<Instance[]>;
   /** Removes every container of the app. */
   destroy(app: string): Promise<void>;
+  /** Resolves when the old instances being drained and stopped in the background are gone. */
+  settle(): Promise<void>;
 }

@@ -8,10 +8,16 @@ export function isFinal(status: BuildStatus): status is FinalBuildStatus {
   return status !== 'queued' && status !== 'running';
 }
 
+/** Where a build's source came from: a git push, an uploaded archive, or a local image. */
+export type BuildOrigin = 'git' | 'archive' | 'image';
+
 export interface BuildRecord {
   id: string;
   app: string;
+  /** The git commit, the archive's sha256, or the image reference. */
   commit: string;
+  /** Absent on builds recorded before other origins existed: git. */
+  origin?: BuildOrigin;
   status: BuildStatus;
   createdBy: string;
   createdAt: string;

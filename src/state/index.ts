@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { AppStore } from './app-store.js';
 import { BuildStore } from './build-store.js';
+import { BuilderStore } from './builder-store.js';
 import { ConfigStore } from './config-store.js';
 import { keyspace, type Keyspace } from './keys.js';
 import { AppLocks } from './lock.js';
@@ -16,6 +17,7 @@ export interface State {
   tokens: TokenStore;
   releases: ReleaseStore;
   builds: BuildStore;
+  builders: BuilderStore;
   routes: RouteStore;
   locks: AppLocks;
 }
@@ -30,6 +32,7 @@ export function createState(redis: Redis, instance: string): State {
     tokens: new TokenStore(redis, keys),
     releases: new ReleaseStore(redis, keys),
     builds: new BuildStore(redis, keys),
+    builders: new BuilderStore(redis, keys),
     routes: new RouteStore(redis, keys),
     locks: new AppLocks(redis, keys),
   };

@@ -7,6 +7,7 @@ export function keyspace(instance: string) {
     apps: `${p}apps`,
     app: (name: string) => `${p}app:${name}`,
     config: (name: string) => `${p}config:${name}`,
+    builder: (name: string) => `${p}builder:${name}`,
     tokens: `${p}tokens`,
     releaseSeq: (name: string) => `${p}releases:${name}:seq`,
     releases: (name: string) => `${p}releases:${name}`,

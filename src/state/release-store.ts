@@ -1,12 +1,24 @@
 import type { Redis } from 'ioredis';
 import type { Keyspace } from './keys.js';
 
+/** How a release's image runs; absent on releases recorded before Dockerfile builds existed (buildpack defaults). */
+export interface ReleaseRuntime {
+  /** 'buildpack': commands run through pier-launch (bash -c). 'image': the image's ENTRYPOINT and CMD, a Procfile command replaces CMD. */
+  kind: 'buildpack' | 'image';
+  /** The port the app listens on; PORT is set to it. */
+  port: number;
+  /** User[:group] every process runs as. */
+  user: string;
+}
+
 export interface Release {
   version: number;
   image: string;
   /** Config snapshot the release runs with. Holds secrets: never log a Release. */
   config: Record<string, string>;
+  /** Process type → command; an empty command means the image's own CMD (image runtime only). */
   processTypes: Record<string, string>;
+  runtime?: ReleaseRuntime;
   description: string;
   createdAt: string;
   createdBy: string;

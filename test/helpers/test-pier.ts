@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'chai';
 import Docker from 'dockerode';
 import { ALL_ROLES, startDaemon, type Daemon } from '../../src/daemon.js';
 import { createLogger, type Logger } from '../../src/log.js';
@@ -63,6 +64,8 @@ export function run(
  */
 export class TestPier {
   private agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  /** Folders made for the test (fixture repositories and the like), removed by close(). */
+  private readonly temp: string[] = [];
 
   private constructor(readonly settings: Settings, readonly token: string, private daemon: Daemon, private readonly log: Logger) {}
 
@@ -126,9 +129,16 @@ export class TestPier {
     });
   }
 
-  /** Copies a fixture app into a fresh git repository with one commit. */
+  /** A new empty folder, removed when this Pier closes. */
+  async tempDir(prefix = 'pier-test-'): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+    this.temp.push(dir);
+    return dir;
+  }
+
+  /** Copies a fixture app into a fresh git repository with one commit (removed when this Pier closes). */
   async fixtureRepo(fixture: string): Promise<string> {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'pier-app-'));
+    const dir = await this.tempDir('pier-app-');
     await cp(path.join(repoRoot, 'test/fixtures', fixture), dir, { recursive: true });
     await commitAll(dir, 'initial');
     return dir;
@@ -145,7 +155,7 @@ export class TestPier {
     this.agent.destroy();
     await this.daemon.close();
     await removeInstance(this.settings.instance);
-    await rm(this.settings.home, { recursive: true, force: true });
+    for (const dir of [this.settings.home, ...this.temp]) await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -153,6 +163,29 @@ export async function commitAll(dir: string, message: string): Promise<void> {
   if (!existsSync(path.join(dir, '.git'))) await run('git', ['init', '-q', '-b', 'main'], { cwd: dir });
   await run('git', ['add', '-A'], { cwd: dir });
   const result = await run('git', ['-c', 'user.name=Pier Test', '-c', 'user.email=test@pier.invalid', 'commit', '-q', '-m', message], { cwd: dir });
+  if (result.code !== 0) throw new Error(`git commit failed: ${result.stderr}`);
+}
+
+/** Asserts the isolation every Pier app container has, whatever built its image. */
+export function expectHardened(info: Docker.ContainerInspectInfo, user = '1000:1000'): void {
+  expect(info.Config.User).to.equal(user);
+  expect(info.HostConfig.Privileged).to.equal(false);
+  expect(info.HostConfig.CapDrop).to.deep.equal(['ALL']);
+  expect(info.HostConfig.SecurityOpt).to.include('no-new-privileges');
+  expect(info.HostConfig.PortBindings ?? {}).to.deep.equal({});
+}
+
+/** The inspected web container of an app (the first, when several run). */
+export async function webContainer(pier: TestPier, app: string): Promise<Docker.ContainerInspectInfo> {
+  const docker = new Docker();
+  const [web] = await docker.listContainers({ filters: { label: [`pier.instance=${pier.settings.instance}`, `pier.app=${app}`, 'pier.process=web'] } });
+  if (!web) throw new Error(`${app} has no running web container`);
+  return docker.getContainer(web.Id).inspect();
+}
+
+/** A new commit with no change: a push of it rebuilds the same source. */
+export async function emptyCommit(dir: string, message = 'rebuild'): Promise<void> {
+  const result = await run('git', ['-c', 'user.name=Pier Test', '-c', 'user.email=test@pier.invalid', 'commit', '-q', '--allow-empty', '-m', message], { cwd: dir });
   if (result.code !== 0) throw new Error(`git commit failed: ${result.stderr}`);
 }
 

@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import Docker from 'dockerode';
@@ -62,7 +62,6 @@ describe('build history', function () {
 
   after(async () => {
     await pier?.close();
-    if (repo) await rm(repo, { recursive: true, force: true });
   });
 
   const builds = async (app: string) => JSON.parse((await pier.cli(['builds', app, '--json'])).stdout) as BuildRecord[];
@@ -179,7 +178,6 @@ describe('the build timeout', function () {
 
   after(async () => {
     await pier?.close();
-    if (repo) await rm(repo, { recursive: true, force: true });
   });
 
   it('stops a build that runs too long, says how to allow more time, and removes its container', async () => {

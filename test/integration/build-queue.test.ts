@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import { createBuildQueue } from '../../src/build/build-queue.js';
 import { BuildService } from '../../src/build/build-service.js';
 import { startBuildWorker } from '../../src/build/build-worker.js';
-import type { BuildpackBuilder, BuildRequest } from '../../src/build/buildpack-builder.js';
+import type { AppImages } from '../../src/build/app-images.js';
+import type { Builder, BuildRequest } from '../../src/build/builder.js';
 import { createLogger } from '../../src/log.js';
 import type { ReleaseService } from '../../src/release/release-service.js';
 import { createState, type State } from '../../src/state/index.js';
@@ -46,16 +47,21 @@ describe('the build queue', function () {
         req.log('-----> pretend build');
         await new Promise((r) => setTimeout(r, 600));
         spans.push({ app: req.app, commit: req.buildId, start, end: Date.now() });
-        return { image: `img:${req.buildId}`, processTypes: { web: 'true' } };
+        return { image: `img:${req.buildId}`, processTypes: { web: 'true' }, runtime: { kind: 'buildpack' as const, port: 5000, user: '1000:1000' } };
       },
-    } as unknown as BuildpackBuilder;
+    } satisfies Builder;
     const releases = { release: async () => ({}) } as unknown as ReleaseService;
+    const images = { prune: async () => [], removeBuildContainers: async () => undefined } as unknown as AppImages;
     const prefix = state.keys.queuePrefix;
     const queue = createBuildQueue(dup(), prefix);
-    const worker = startBuildWorker(dup(), state, builder, releases, { prefix, concurrency: 3, timeoutSec: 60, appUrl: (a) => `http://${a}` }, createLogger('silent'));
+    const worker = startBuildWorker(
+      dup(),
+      { state, builder, images, releases, log: createLogger('silent') },
+      { prefix, concurrency: 3, timeoutSec: 60, appUrl: (a) => `http://${a}`, keepReleases: 5, minFreeDiskMb: 0, diskDirs: async () => [] },
+    );
     try {
       const service = new BuildService(state, queue);
-      const job = (app: string, commit: string) => service.enqueue({ app, commit, sourceTar: `/nonexistent/${commit}.tar`, createdBy: 'test' });
+      const job = (app: string, commit: string) => service.enqueue({ app, commit, origin: 'git', sourceTar: `/nonexistent/${commit}.tar`, createdBy: 'test' });
       const a1 = await job('alpha', 'a'.repeat(40));
       const a2 = await job('alpha', 'b'.repeat(40));
       const b1 = await job('beta', 'c'.repeat(40));

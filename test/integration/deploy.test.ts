@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import Docker from 'dockerode';
-import { TestPier, commitAll, run } from '../helpers/test-pier.js';
+import { TestPier, commitAll, expectHardened, run, webContainer } from '../helpers/test-pier.js';
 
 /** Sends GETs through the router from several loops until `done` resolves (bounded by `maxMs`). */
 async function loadDuring<T>(pier: TestPier, app: string, done: Promise<T>, maxMs: number) {
@@ -40,7 +40,6 @@ describe('deploying a Node.js app with git push', function () {
 
   after(async () => {
     await pier?.close();
-    if (repo) await rm(repo, { recursive: true, force: true });
   });
 
   it('creates the app from the CLI', async () => {
@@ -65,14 +64,8 @@ describe('deploying a Node.js app with git push', function () {
   });
 
   it('runs the app as a non-root, unprivileged container on Pier\'s network', async () => {
-    const docker = new Docker();
-    const [web] = await docker.listContainers({ filters: { label: [`pier.instance=${pier.settings.instance}`, `pier.app=${app}`, 'pier.process=web'] } });
-    const info = await docker.getContainer(web!.Id).inspect();
-    expect(info.Config.User).to.equal('1000:1000');
-    expect(info.HostConfig.Privileged).to.equal(false);
-    expect(info.HostConfig.CapDrop).to.deep.equal(['ALL']);
-    expect(info.HostConfig.SecurityOpt).to.include('no-new-privileges');
-    expect(info.HostConfig.PortBindings ?? {}).to.deep.equal({});
+    const info = await webContainer(pier, app);
+    expectHardened(info);
     expect(Object.keys(info.NetworkSettings.Networks)).to.deep.equal([pier.settings.instance]);
     expect(info.Config.Env).to.include('PORT=5000');
     expect(info.Config.Env).to.include('DYNO=web.1');

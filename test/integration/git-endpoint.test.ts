@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { TestPier, commitAll, run } from '../helpers/test-pier.js';
@@ -32,7 +31,7 @@ describe('the git endpoint', function () {
 
   before(async () => {
     pier = await TestPier.start();
-    repo = await mkdtemp(path.join(os.tmpdir(), 'pier-git-'));
+    repo = await pier.tempDir('pier-git-');
     await writeFile(path.join(repo, 'README'), 'no buildpack matches this\n');
     await commitAll(repo, 'initial');
     commit = (await run('git', ['rev-parse', 'HEAD'], { cwd: repo })).stdout.trim();
@@ -40,7 +39,6 @@ describe('the git endpoint', function () {
 
   after(async () => {
     await pier?.close();
-    if (repo) await rm(repo, { recursive: true, force: true });
   });
 
   const refsOf = async (app: string) => (await run('git', ['--git-dir', path.join(pier.settings.reposDir, `${app}.git`), 'for-each-ref'])).stdout;

@@ -20,7 +20,6 @@ describe('config vars stay secret', function () {
 
   after(async () => {
     await pier?.close();
-    if (repo) await rm(repo, { recursive: true, force: true });
     await rm(logFile, { force: true });
   });
 

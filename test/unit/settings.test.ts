@@ -16,11 +16,14 @@ describe('settings', () => {
       stackImage: 'pier/stack:bookworm',
       buildConcurrency: os.availableParallelism(),
       buildTimeoutSec: 1800,
+      keepReleases: 5,
+      minFreeDiskMb: 1024,
       logLevel: 'info',
       reposDir: '/var/lib/pier/repos',
       hooksDir: '/var/lib/pier/hooks',
       sourcesDir: '/var/lib/pier/sources',
       tokensDir: '/var/lib/pier/tokens',
+      buildpackCacheDir: '/var/lib/pier/buildpacks',
     });
   });
 
@@ -92,6 +95,12 @@ describe('settings', () => {
   it('a build concurrency outside 1..64 is refused', () => {
     expect(() => loadSettings({ PIER_BUILD_CONCURRENCY: '0' })).to.throw(/PIER_BUILD_CONCURRENCY/);
     expect(() => loadSettings({ PIER_BUILD_CONCURRENCY: '65' })).to.throw(/PIER_BUILD_CONCURRENCY/);
+  });
+
+  it('keeping no release image, or a negative free-disk floor, is refused', () => {
+    expect(() => loadSettings({ PIER_KEEP_RELEASES: '0' })).to.throw(/PIER_KEEP_RELEASES: at least 1 \(the current release\)/);
+    expect(() => loadSettings({ PIER_MIN_FREE_DISK_MB: '-5' })).to.throw(/PIER_MIN_FREE_DISK_MB: megabytes, 0 or more/);
+    expect(loadSettings({ PIER_KEEP_RELEASES: '3', PIER_MIN_FREE_DISK_MB: '0' })).to.include({ keepReleases: 3, minFreeDiskMb: 0 });
   });
 
   it('a build timeout below one second is refused, naming the unit', () => {

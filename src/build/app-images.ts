@@ -1,0 +1,86 @@
+import type Docker from 'dockerode';
+
+export interface CleanupReport {
+  containers: string[];
+  images: string[];
+  volumes: string[];
+}
+
+/** The Docker objects builds leave behind for an app: its images, its build cache volume, build containers. */
+export class AppImages {
+  constructor(private readonly docker: Docker, private readonly instance: string) {}
+
+  repository(app: string): string {
+    return `${this.instance}/app-${app}`;
+  }
+
+  cacheVolume(app: string): string {
+    return `${this.instance}-cache-${app}`;
+  }
+
+  async removeBuildContainers(buildId: string): Promise<void> {
+    const label = [`pier.instance=${this.instance}`, `pier.build=${buildId}`, 'pier.role=build'];
+    for (const c of await this.docker.listContainers({ all: true, filters: { label } })) {
+      await this.docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Every image and the build cache of an app (apps:destroy). */
+  async removeAll(app: string): Promise<void> {
+    await this.removeImagesExcept(app, new Set());
+    await this.docker.getVolume(this.cacheVolume(app)).remove().catch(() => undefined);
+  }
+
+  /**
+   * Removes the app's images that no kept release refers to, then build layers nothing uses any
+   * more. Returns the tags removed.
+   */
+  async prune(app: string, keep: string[]): Promise<string[]> {
+    const removed = await this.removeImagesExcept(app, new Set(keep));
+    await this.pruneDangling();
+    return removed;
+  }
+
+  /** Exited containers, dangling images and volumes of this Pier that no app (in `apps`) owns. */
+  async cleanup(apps: string[]): Promise<CleanupReport> {
+    const report: CleanupReport = { containers: [], images: [], volumes: [] };
+    const label = [`pier.instance=${this.instance}`];
+    const known = new Set(apps);
+    for (const c of await this.docker.listContainers({ all: true, filters: { label, status: ['exited', 'created', 'dead'] } })) {
+      if (await this.docker.getContainer(c.Id).remove({ force: true }).then(() => true, () => false)) report.containers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+    }
+    for (const img of await this.docker.listImages({ filters: { label } })) {
+      const app = img.Labels?.['pier.app'];
+      if (app && !known.has(app) && (await this.removeImage(img.Id))) report.images.push(...(img.RepoTags ?? [img.Id]));
+    }
+    report.images.push(...(await this.pruneDangling()));
+    const prefix = `${this.instance}-cache-`;
+    for (const v of (await this.docker.listVolumes()).Volumes ?? []) {
+      if (v.Name.startsWith(prefix) && !known.has(v.Name.slice(prefix.length))) {
+        if (await this.docker.getVolume(v.Name).remove().then(() => true, () => false)) report.volumes.push(v.Name);
+      }
+    }
+    return report;
+  }
+
+  private async removeImagesExcept(app: string, keep: Set<string>): Promise<string[]> {
+    const removed: string[] = [];
+    const images = await this.docker.listImages({ filters: { reference: [`${this.repository(app)}:*`] } });
+    for (const img of images) {
+      const tags = img.RepoTags ?? [];
+      if (tags.some((t) => keep.has(t))) continue;
+      if (await this.removeImage(img.Id)) removed.push(...tags);
+    }
+    return removed;
+  }
+
+  private async removeImage(id: string): Promise<boolean> {
+    return this.docker.getImage(id).remove({ force: true }).then(() => true, () => false);
+  }
+
+  /** Untagged layers of this Pier's builds (a Dockerfile build's intermediate images once their tag is gone). */
+  private async pruneDangling(): Promise<string[]> {
+    const result = await this.docker.pruneImages({ filters: { dangling: ['true'], label: [`pier.instance=${this.instance}`] } });
+    return (result.ImagesDeleted ?? []).flatMap((d) => (d.Deleted ? [d.Deleted] : []));
+  }
+}
