@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { CleanupReport } from '../build/app-images.js';
-import type { BuilderSettings } from '../state/builder-store.js';
-import { builderSettingSchema, imageReferenceSchema } from '../validation.js';
-import { appName, client, configKey, followBuild, out, UsageError } from './common.js';
-import { formatTable } from './table.js';
+import type { CleanupReport } from '../../build/app-images.js';
+import type { BuilderSettings } from '../../state/builder-store.js';
+import { builderSettingSchema, imageReferenceSchema } from '../../validation.js';
+import { appName, client, configKey, followBuild, out, UsageError } from '../common.js';
+import { formatTable } from '../table.js';
 
 const SELECTIONS = ['dockerfile', 'buildpacks', 'auto'];
 
