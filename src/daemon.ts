@@ -19,18 +19,23 @@ import { ensureHookToken, installHooks } from './git/hook-installer.js';
 import { RepoStore } from './git/repos.js';
 import { createLogger, type Logger } from './log.js';
 import { buildpacksDir } from './paths.js';
+import { ProcessService } from './release/process-service.js';
+import { startReconciler } from './release/reconciler.js';
 import { ReleaseService } from './release/release-service.js';
 import { RouteTable } from './router/route-table.js';
 import { Router } from './router/router.js';
+import { watchContainerEvents } from './scheduler/docker-events.js';
 import { DockerScheduler, defaultSchedulerTimings } from './scheduler/docker-scheduler.js';
 import type { Settings } from './settings.js';
-import { createState, type State } from './state/index.js';
+import { createState } from './state/index.js';
 import { migrate } from './state/migrations.js';
 import { assertDurableRedis, connectRedis } from './state/redis.js';
 
 export type Role = 'api' | 'router' | 'worker';
 
 const SHUTDOWN_GRACE_MS = 3000;
+/** How often running containers are compared with each app's formation, besides after every container event. */
+const RECONCILE_INTERVAL_MS = 5000;
 export const ALL_ROLES: Role[] = ['api', 'router', 'worker'];
 
 export interface Daemon {
@@ -63,19 +68,6 @@ function listen(server: http.Server, port: number): Promise<void> {
   });
 }
 
-/**
- * After a daemon or dockerd restart, container IPs may have changed; routes are rebuilt from
- * the instances that actually run, and old instances a crash left behind are stopped.
- */
-async function reconcileRoutes(state: State, scheduler: DockerScheduler): Promise<void> {
-  for (const app of await state.apps.list()) {
-    if (app.currentRelease === 0) continue;
-    const running = (await scheduler.running(app.name)).filter((i) => i.release === app.currentRelease);
-    await state.routes.set({ app: app.name, upstreams: running.map((i) => i.address) });
-    await scheduler.retireStale(app.name, app.currentRelease);
-  }
-}
-
 export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES, log: Logger = createLogger(settings.logLevel)): Promise<Daemon> {
   const redis = connectRedis(settings.redisUrl);
   const closers: Array<() => Promise<unknown>> = [];
@@ -102,8 +94,9 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       log,
     );
     closers.push(() => scheduler.settle());
-    const releases = new ReleaseService(state, scheduler, log);
     const images = new AppImages(docker, settings.instance);
+    const releases = new ReleaseService(state, scheduler, images, log);
+    const processes = new ProcessService(state, scheduler, log);
     const imageRepository = (app: string) => images.repository(app);
     const builder = new BuilderSelector({
       buildpacks: new BuildpackBuilder(docker, {
@@ -136,7 +129,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       });
       const queue = createBuildQueue(connection(), prefix);
       closers.push(() => queue.close());
-      const server = createApiServer({ state, apps, builds: new BuildService(state, queue), sources: new DeploySources(settings.sourcesDir, settings.caBundle), git, hookToken, log });
+      const server = createApiServer({ state, apps, releases, processes, sourcesDir: settings.sourcesDir, builds: new BuildService(state, queue), sources: new DeploySources(settings.sourcesDir, settings.caBundle), git, hookToken, log });
       await listen(server, settings.apiPort);
       closers.push(
         () =>
@@ -147,7 +140,13 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
             setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
           }),
       );
-      await reconcileRoutes(state, scheduler);
+      // After a daemon or dockerd restart, or a crash: container IPs may have changed, instances may be gone.
+      const reconciler = startReconciler(processes, RECONCILE_INTERVAL_MS, log);
+      const events = watchContainerEvents(docker, settings.instance, () => reconciler.poke(), () => reconciler.poke(), log);
+      closers.push(async () => {
+        events.close();
+        await reconciler.close();
+      });
       log.info({ port: settings.apiPort }, 'API and git endpoint listening');
     }
 

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { AppImages } from '../build/app-images.js';
+import type { BuildService } from '../build/build-service.js';
 import type { RepoStore } from '../git/repos.js';
 import type { ReleaseService } from '../release/release-service.js';
 import type { Scheduler, ProgressFn } from '../scheduler/scheduler.js';
@@ -70,6 +73,15 @@ export class AppService {
     } finally {
       await lock.release();
     }
+  }
+
+  /** Builds the app again from its last pushed commit (ps:rebuild); returns the build id. */
+  async rebuild(name: string, who: string, builds: BuildService, sourcesDir: string): Promise<string> {
+    await this.require(name);
+    const sourceTar = path.join(sourcesDir, `${name}-rebuild-${randomBytes(6).toString('hex')}.tar`);
+    const commit = await this.repos.archiveDeployed(name, sourceTar);
+    if (!commit) throw new HttpError(409, `${name} has no pushed commit to rebuild. Deploy it with git push first.`);
+    return builds.enqueue({ app: name, commit, origin: 'git', sourceTar, createdBy: who });
   }
 
   /** Removes exited containers, dangling images, and images and build caches of apps that no longer exist. */

@@ -3,6 +3,8 @@ import type { BuildService } from '../build/build-service.js';
 import type { DeploySources } from '../build/deploy-sources.js';
 import type { GitEndpoint } from '../git/git-endpoint.js';
 import type { Logger } from '../log.js';
+import type { ProcessService } from '../release/process-service.js';
+import type { ReleaseService } from '../release/release-service.js';
 import type { State } from '../state/index.js';
 import { appNameSchema } from '../validation.js';
 import type { AppService } from './app-service.js';
@@ -11,6 +13,10 @@ import { parseWith } from './http-utils.js';
 export interface ApiDeps {
   state: State;
   apps: AppService;
+  releases: ReleaseService;
+  processes: ProcessService;
+  /** Where sources of builds wait for the worker (PIER_HOME/sources). */
+  sourcesDir: string;
   builds: BuildService;
   sources: DeploySources;
   git: GitEndpoint;

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import { z } from 'zod';
-import { BuildError } from '../build/builder.js';
+import { UserError } from '../errors.js';
 import type { State } from '../state/index.js';
 import { appNameSchema } from '../validation.js';
 import { tokenFrom } from './auth.js';
@@ -9,6 +9,7 @@ import { HttpError, parseWith, readJson, sendJson } from './http-utils.js';
 import type { ApiDeps, Route } from './route-kit.js';
 import { appRoutes } from './routes/apps.js';
 import { buildRoutes, streamBuildLog } from './routes/builds.js';
+import { processRoutes } from './routes/processes.js';
 
 export type { ApiDeps } from './route-kit.js';
 
@@ -21,7 +22,7 @@ const pushSchema = z.object({
 
 export function createApiServer(deps: ApiDeps): http.Server {
   const { state, log } = deps;
-  const routes: Route[] = [...appRoutes(deps), ...buildRoutes(deps)];
+  const routes: Route[] = [...appRoutes(deps), ...buildRoutes(deps), ...processRoutes(deps)];
 
   /** The pre-receive hook's call: queue a build and stream its log back, ending with the result. */
   const internalPush = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -50,7 +51,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
 
   const server = http.createServer((req, res) => {
     dispatch(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpError ? err.status : err instanceof BuildError ? 400 : 500;
+      const status = err instanceof HttpError ? err.status : err instanceof UserError ? 400 : 500;
       if (status === 500) log.error({ err, path: req.url, method: req.method }, 'API request failed');
       if (res.headersSent) {
         res.end();

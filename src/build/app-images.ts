@@ -18,6 +18,10 @@ export class AppImages {
     return `${this.instance}-cache-${app}`;
   }
 
+  async exists(image: string): Promise<boolean> {
+    return this.docker.getImage(image).inspect().then(() => true, () => false);
+  }
+
   async removeBuildContainers(buildId: string): Promise<void> {
     const label = [`pier.instance=${this.instance}`, `pier.build=${buildId}`, 'pier.role=build'];
     for (const c of await this.docker.listContainers({ all: true, filters: { label } })) {

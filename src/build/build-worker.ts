@@ -190,6 +190,7 @@ async function runBuild(
         config,
         processTypes: built.processTypes,
         runtime: built.runtime,
+        appJson: built.appJson,
         description: `Deploy ${source}`,
         createdBy: job.createdBy,
         buildId,

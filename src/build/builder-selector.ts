@@ -1,6 +1,8 @@
 import type { BuilderChoice } from '../state/builder-store.js';
 import type { Builder, BuildRequest, BuildResult } from './builder.js';
-import { listArchive, rootMember } from './source-archive.js';
+import { parseAppJson, type AppJson } from '../app-json.js';
+import { BuildError } from './builder.js';
+import { listArchive, readArchiveFile, rootMember } from './source-archive.js';
 
 export interface SelectionInput {
   selected?: BuilderChoice;
@@ -33,7 +35,15 @@ export class BuilderSelector implements Builder {
       hasBuildpacksFile: rootMember(members, '.buildpacks') !== undefined,
       buildpackUrl: req.config.BUILDPACK_URL,
     });
+    // app.json is read first, so a broken one fails the build before minutes of work.
+    const appJsonText = await readArchiveFile(req.sourceTar, members, 'app.json');
+    let appJson: AppJson | undefined;
+    try {
+      appJson = appJsonText === undefined ? undefined : parseAppJson(appJsonText);
+    } catch (err) {
+      throw new BuildError((err as Error).message);
+    }
     req.log(`-----> Builder: ${builder} (${reason})`);
-    return this.builders[builder].build(req);
+    return { ...(await this.builders[builder].build(req)), appJson };
   }
 }

@@ -1,5 +1,7 @@
+import type { AppJson } from '../app-json.js';
 import type { BuilderSettings } from '../state/builder-store.js';
 import type { ReleaseRuntime } from '../state/release-store.js';
+import { UserError } from '../errors.js';
 
 export interface BuildRequest {
   app: string;
@@ -19,6 +21,7 @@ export interface BuildResult {
   image: string;
   processTypes: Record<string, string>;
   runtime: ReleaseRuntime;
+  appJson?: AppJson;
 }
 
 export interface Builder {
@@ -26,7 +29,7 @@ export interface Builder {
 }
 
 /** A build that failed for a reason the user can fix; the message says how. */
-export class BuildError extends Error {}
+export class BuildError extends UserError {}
 
 /** Labels every image a build produces carries, so pruning, cleanup and destroy find them. */
 export function imageLabels(instance: string, app: string, buildId: string): Record<string, string> {

@@ -5,6 +5,7 @@ import { registerAppCommands } from './commands/apps.js';
 import { registerBuildCommands } from './commands/builds.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDeployCommands } from './commands/deploy.js';
+import { registerProcessCommands } from './commands/processes.js';
 import { registerSystemCommands } from './commands/system.js';
 import { UsageError } from './common.js';
 import { loadEnvFile } from './env-file.js';
@@ -17,7 +18,8 @@ const program = new Command('pier')
   .exitOverride();
 
 // Each group of commands lives in its own module under commands/.
-for (const register of [registerAppCommands, registerBuildCommands, registerConfigCommands, registerDeployCommands, registerSystemCommands]) {
+const groups = [registerAppCommands, registerBuildCommands, registerConfigCommands, registerDeployCommands, registerProcessCommands, registerSystemCommands];
+for (const register of groups) {
   register(program);
 }
 

@@ -23,6 +23,20 @@ export class RepoStore {
     }
   }
 
+  /** The deployed commit (main, else master) exported as a tar, for rebuilds; undefined when nothing was pushed. */
+  async archiveDeployed(app: string, target: string): Promise<string | undefined> {
+    for (const branch of ['main', 'master']) {
+      const commit = await run('git', ['--git-dir', this.dir(app), 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`]).then(
+        (r) => r.stdout.trim(),
+        () => '',
+      );
+      if (!commit) continue;
+      await run('git', ['--git-dir', this.dir(app), 'archive', '--format=tar', '-o', target, commit]);
+      return commit;
+    }
+    return undefined;
+  }
+
   async remove(app: string): Promise<void> {
     await rm(this.dir(app), { recursive: true, force: true });
   }

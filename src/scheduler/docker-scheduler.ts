@@ -1,40 +1,52 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
+import type { HealthCheck } from '../app-json.js';
 import type { Logger } from '../log.js';
-import type { Release, ReleaseRuntime } from '../state/release-store.js';
+import type { Release } from '../state/release-store.js';
 import type { RouteStore } from '../state/route-store.js';
+import { containerSpec, DEFAULT_PORT, runtimeOf } from './container-spec.js';
 import { demuxDockerFrames } from './docker-log-frames.js';
 import { containerAddress, ensureNetwork } from './docker-network.js';
-import { hardenedHostConfig } from './docker-security.js';
-import { waitUntilAnswering } from './health-check.js';
-import type { Instance, ProgressFn, Scheduler } from './scheduler.js';
+import { runToCompletion } from './docker-one-off.js';
+import { runChecks, waitForPort, type CheckOutcome } from './health-check.js';
+import type { Instance, InstanceStatus, ProgressFn, RunContext, Scheduler } from './scheduler.js';
+import { UserError } from '../errors.js';
 
-export const DEFAULT_PORT = 5000;
-
-/** What releases recorded before runtimes existed ran with: a buildpack image. */
-const BUILDPACK_RUNTIME: ReleaseRuntime = { kind: 'buildpack', port: DEFAULT_PORT, user: '1000:1000' };
-
-export function runtimeOf(release: Release): ReleaseRuntime {
-  return release.runtime ?? BUILDPACK_RUNTIME;
-}
+export { DEFAULT_PORT, runtimeOf } from './container-spec.js';
 
 export interface DockerSchedulerOptions {
   instance: string;
   network: string;
-  /** How long a new instance gets to answer before the deploy is aborted. */
+  /** How long a new web instance gets to accept connections before the deploy is aborted. */
   startTimeoutMs: number;
-  /** Time between the traffic switch and stopping old instances, for requests already in flight. */
+  /** Time between the traffic switch and SIGTERM to old instances, for the routers to move and requests in flight to end. */
   drainMs: number;
-  /** SIGTERM-to-SIGKILL grace when stopping an instance. */
-  stopTimeoutSec: number;
 }
 
-export const defaultSchedulerTimings = { startTimeoutMs: 60_000, drainMs: 2_000, stopTimeoutSec: 30 };
+export const defaultSchedulerTimings = { startTimeoutMs: 60_000, drainMs: 2_000 };
 
-export class DeployError extends Error {}
+/** Backoff of the reconciler's restarts of a crashed instance, once Docker's own restart policy gave up. */
+const BACKOFF_MIN_MS = 10_000;
+const BACKOFF_MAX_MS = 5 * 60_000;
+/** An instance that ran this long counts as healthy again: its backoff resets. */
+const STABLE_MS = 60_000;
+
+export class DeployError extends UserError {}
+
+interface Started {
+  container: Docker.Container;
+  name: string;
+  process: string;
+  address: string;
+  startedAt: number;
+}
+
+const label = (c: Docker.ContainerInfo, key: string) => c.Labels[`pier.${key}`] ?? '';
+const instanceName = (c: Docker.ContainerInfo) => `${label(c, 'process')}.${label(c, 'index') || '1'}`;
 
 export class DockerScheduler implements Scheduler {
-  private readonly retiring = new Set<Promise<void>>();
+  private readonly retiring = new Map<string, Promise<void>>();
+  private readonly backoff = new Map<string, { failures: number; nextAt: number }>();
 
   constructor(
     private readonly docker: Docker,
@@ -43,85 +55,152 @@ export class DockerScheduler implements Scheduler {
     private readonly log: Logger,
   ) {}
 
-  labels(app: string): Record<string, string> {
-    return { 'pier.instance': this.opts.instance, 'pier.app': app };
-  }
-
-  async deploy(app: string, release: Release, progress: ProgressFn): Promise<Instance[]> {
+  async deploy(app: string, release: Release, ctx: RunContext, progress: ProgressFn, only?: string[]): Promise<void> {
     await ensureNetwork(this.docker, this.opts.network, this.opts.instance);
-    const webCommand = release.processTypes.web;
-    const port = runtimeOf(release).port;
-    if (webCommand === undefined || (webCommand === '' && runtimeOf(release).kind !== 'image')) {
-      throw new DeployError('No web process: add a Procfile with "web: <command>" or a "start" script in package.json.');
+    const types = Object.keys(ctx.formation).filter((t) => !only || only.includes(t));
+    const before = await this.containers(app);
+    const retire = (type: string, drain: boolean) =>
+      this.retireLater(before.filter((c) => label(c, 'process') === type).map((c) => c.Id), ctx.settings.stopTimeoutSec, drain);
+
+    if (types.includes('web')) {
+      const count = ctx.formation.web!;
+      const fresh = await this.startChecked(app, release, ctx, 'web', range(1, count), progress);
+      await this.routes.set({ app, upstreams: fresh.map((s) => s.address) });
+      progress(count > 0 ? `Traffic switched to ${fresh.map((s) => s.name).join(', ')}` : 'web scaled to 0: the app answers 503');
+      retire('web', true);
     }
-    const old = await this.listContainers(app, 'web');
-    progress(`Starting web.1 (release v${release.version})`);
-    const started = await this.startInstance(app, release, 'web', 1, webCommand);
-    const result = await waitUntilAnswering(started.address, {
-      timeoutMs: this.opts.startTimeoutMs,
-      intervalMs: 100,
-      // A crash-looping instance may look "running" between restarts; any restart means it died.
-      alive: async () => {
-        const { State, RestartCount } = await started.container.inspect();
-        return State.Running && !State.Restarting && RestartCount === 0;
-      },
+    // Workers and other types are replaced once the web switch is done, so a failed web check changes nothing.
+    for (const type of types.filter((t) => t !== 'web')) {
+      await this.startChecked(app, release, ctx, type, range(1, ctx.formation[type]!), progress);
+      retire(type, false);
+    }
+    if (!only) {
+      const gone = before.filter((c) => !(label(c, 'process') in ctx.formation)).map((c) => c.Id);
+      this.retireLater(gone, ctx.settings.stopTimeoutSec, false);
+    }
+  }
+
+  async scale(app: string, release: Release, ctx: RunContext, progress: ProgressFn): Promise<void> {
+    await ensureNetwork(this.docker, this.opts.network, this.opts.instance);
+    const current = (await this.containers(app)).filter((c) => Number(label(c, 'release')) === release.version);
+    for (const [type, count] of Object.entries(ctx.formation)) {
+      const mine = current.filter((c) => label(c, 'process') === type);
+      const have = new Set(mine.map((c) => Number(label(c, 'index'))));
+      const missing = range(1, count).filter((i) => !have.has(i));
+      if (missing.length > 0) await this.startChecked(app, release, ctx, type, missing, progress);
+      const extra = mine.filter((c) => Number(label(c, 'index')) > count);
+      if (extra.length > 0) {
+        progress(`Stopping ${extra.map(instanceName).join(', ')}`);
+        // Out of the route first, so no new request reaches an instance about to stop.
+        this.retireLater(extra.map((c) => c.Id), ctx.settings.stopTimeoutSec, type === 'web');
+      }
+      if (type === 'web' && (missing.length > 0 || extra.length > 0)) await this.refreshRoute(app, release.version);
+    }
+  }
+
+  async stop(app: string, types: string[] | undefined, stopTimeoutSec: number, progress: ProgressFn): Promise<void> {
+    const chosen = (await this.containers(app)).filter((c) => !types || types.includes(label(c, 'process')));
+    if (chosen.length === 0) return progress('Nothing was running');
+    progress(`Stopping ${chosen.map(instanceName).join(', ')}`);
+    this.retireLater(chosen.map((c) => c.Id), stopTimeoutSec, false);
+    const release = Number(label(chosen[0]!, 'release'));
+    if (chosen.some((c) => label(c, 'process') === 'web')) await this.refreshRoute(app, release);
+    await Promise.all(chosen.map((c) => this.retiring.get(c.Id)));
+  }
+
+  async runOnce(app: string, release: Release, ctx: RunContext, command: string, onLine: (line: string) => void, timeoutMs: number): Promise<number> {
+    await ensureNetwork(this.docker, this.opts.network, this.opts.instance);
+    const options = containerSpec({
+      instance: this.opts.instance,
+      network: this.opts.network,
+      app,
+      release,
+      process: 'run',
+      index: 1,
+      command,
+      settings: ctx.settings,
+      globalConfig: ctx.globalConfig,
+      mounts: ctx.mounts,
+      oneOff: { tty: false, interactive: false },
+      name: `${this.opts.instance}-${app}-run-${randomBytes(4).toString('hex')}`,
     });
-    if (result !== 'ok') {
-      const tail = await this.tailLogs(started.container, 20);
-      await started.container.remove({ force: true }).catch(() => undefined);
-      const why =
-        result === 'exited'
-          ? 'web.1 exited before it answered on its port'
-          : `web.1 did not answer on port ${port} within ${this.opts.startTimeoutMs / 1000}s`;
-      throw new DeployError(`${why}; the previous release keeps serving. Last log lines:\n${tail}`);
+    return (await runToCompletion(this.docker, options, onLine, timeoutMs)).exitCode;
+  }
+
+  async reconcile(app: string, release: Release, ctx: RunContext): Promise<string[]> {
+    const done: string[] = [];
+    const all = await this.containers(app);
+    // Instances of older releases that a crash left behind (a deploy retires its own).
+    const stale = all.filter((c) => Number(label(c, 'release')) < release.version);
+    if (stale.length > 0) {
+      this.retireLater(stale.map((c) => c.Id), ctx.settings.stopTimeoutSec, false);
+      done.push(`stopped ${stale.map(instanceName).join(', ')} of older releases`);
     }
-    progress(`web.1 answers at ${started.address}; switching traffic`);
-    await this.routes.set({ app, upstreams: [started.address] });
-    if (old.length > 0) {
-      progress(`${old.length} old instance(s) drain for ${this.opts.drainMs / 1000}s, then stop`);
-      this.retireLater(old.map((c) => c.Id));
+    const current = all.filter((c) => Number(label(c, 'release')) === release.version);
+    for (const [type, count] of Object.entries(ctx.formation)) {
+      for (const index of range(1, count)) {
+        const slot = `${app}/${type}.${index}`;
+        const c = current.find((x) => label(x, 'process') === type && Number(label(x, 'index')) === index);
+        if (c && (c.State === 'running' || c.State === 'restarting')) {
+          if (c.State === 'running' && Date.now() - c.Created * 1000 > STABLE_MS) this.backoff.delete(slot);
+          continue;
+        }
+        const wait = this.backoff.get(slot);
+        if (wait && Date.now() < wait.nextAt) continue;
+        const failures = (wait?.failures ?? 0) + (c ? 1 : 0);
+        this.backoff.set(slot, { failures, nextAt: Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, failures - 1)) });
+        if (c) {
+          // Docker gave up restarting it (or dockerd restarted): start the same container, keeping its logs.
+          await this.docker.getContainer(c.Id).start().catch((err: Error) => this.log.warn({ err, app, instance: `${type}.${index}` }, 'restart failed'));
+          done.push(`restarted ${type}.${index} (${c.State}, ${failures} restart(s) by Pier)`);
+        } else {
+          await this.startInstance(app, release, ctx, type, index).catch((err: Error) => this.log.warn({ err, app }, 'start failed'));
+          done.push(`started missing ${type}.${index}`);
+        }
+      }
+      const extra = current.filter((c) => label(c, 'process') === type && Number(label(c, 'index')) > count);
+      if (extra.length > 0) {
+        this.retireLater(extra.map((c) => c.Id), ctx.settings.stopTimeoutSec, type === 'web');
+        done.push(`stopped ${extra.map(instanceName).join(', ')} beyond the formation`);
+      }
     }
-    return [started.instance];
+    const orphans = current.filter((c) => !(label(c, 'process') in ctx.formation));
+    if (orphans.length > 0) {
+      this.retireLater(orphans.map((c) => c.Id), ctx.settings.stopTimeoutSec, false);
+      done.push(`stopped ${orphans.map(instanceName).join(', ')} of types the formation does not run`);
+    }
+    if (await this.refreshRoute(app, release.version)) done.push('updated the route');
+    return done;
   }
 
-  /**
-   * Old instances finish their in-flight requests and stop after the deploy has returned, so a
-   * push ends as soon as the new release serves. `settle()` waits for them (daemon shutdown).
-   */
-  private retireLater(ids: string[]): void {
-    const job = (async () => {
-      await new Promise((r) => setTimeout(r, this.opts.drainMs));
-      await Promise.all(ids.map((id) => this.retire(id)));
-    })().catch((err: unknown) => this.log.warn({ err }, 'retiring old instances failed'));
-    this.retiring.add(job);
-    void job.finally(() => this.retiring.delete(job));
-  }
-
-  async settle(): Promise<void> {
-    await Promise.all([...this.retiring]);
-  }
-
-  /** Stops web instances of releases older than `current` that a crash left behind. */
-  async retireStale(app: string, current: number): Promise<void> {
-    const stale = (await this.listContainers(app, 'web')).filter((c) => Number(c.Labels['pier.release'] ?? 0) < current);
-    await Promise.all(stale.map((c) => this.retire(c.Id)));
+  async instances(app: string): Promise<InstanceStatus[]> {
+    const out: InstanceStatus[] = [];
+    for (const c of await this.containers(app)) {
+      const info = await this.docker.getContainer(c.Id).inspect().catch(() => undefined);
+      if (!info) continue;
+      out.push({
+        id: c.Id,
+        name: instanceName(c),
+        process: label(c, 'process'),
+        index: Number(label(c, 'index') || 1),
+        release: Number(label(c, 'release')),
+        state: this.retiring.has(c.Id) ? 'stopping' : info.State.Restarting ? 'restarting' : info.State.Status,
+        startedAt: info.State.StartedAt?.startsWith('0001') ? '' : info.State.StartedAt ?? '',
+        restarts: info.RestartCount,
+        exitCode: info.State.ExitCode,
+      });
+    }
+    return out.sort((a, b) => a.process.localeCompare(b.process) || a.index - b.index || a.release - b.release);
   }
 
   async running(app: string): Promise<Instance[]> {
-    const containers = await this.listContainers(app, 'web');
     const instances: Instance[] = [];
-    for (const c of containers) {
-      if (c.State !== 'running') continue;
-      const info = await this.docker.getContainer(c.Id).inspect();
-      const address = containerAddress(info, this.opts.network);
-      if (!address) continue;
-      instances.push({
-        id: c.Id,
-        app,
-        process: c.Labels['pier.process'] ?? 'web',
-        release: Number(c.Labels['pier.release'] ?? 0),
-        address: `${address}:${c.Labels['pier.port'] ?? DEFAULT_PORT}`,
-      });
+    for (const c of await this.containers(app)) {
+      if (c.State !== 'running' || label(c, 'process') !== 'web' || this.retiring.has(c.Id)) continue;
+      const info = await this.docker.getContainer(c.Id).inspect().catch(() => undefined);
+      const ip = info && !info.State.Restarting ? containerAddress(info, this.opts.network) : undefined;
+      if (!ip) continue;
+      instances.push({ id: c.Id, app, process: 'web', release: Number(label(c, 'release')), address: `${ip}:${label(c, 'port') || DEFAULT_PORT}` });
     }
     return instances;
   }
@@ -132,55 +211,122 @@ export class DockerScheduler implements Scheduler {
     await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true })));
   }
 
-  private async listContainers(app: string, process?: string): Promise<Docker.ContainerInfo[]> {
-    const label = Object.entries(this.labels(app)).map(([k, v]) => `${k}=${v}`);
-    if (process) label.push(`pier.process=${process}`);
-    return this.docker.listContainers({ all: true, filters: { label } });
+  async settle(): Promise<void> {
+    await Promise.all([...this.retiring.values()]);
   }
 
-  private async startInstance(app: string, release: Release, process: string, index: number, command: string) {
-    const suffix = randomBytes(3).toString('hex');
-    const runtime = runtimeOf(release);
-    const container = await this.docker.createContainer({
-      name: `${this.opts.instance}-${app}-${process}-${index}-v${release.version}-${suffix}`,
-      Image: release.image,
-      Cmd: commandLine(runtime, command),
-      User: runtime.user,
-      Env: [
-        ...Object.entries(release.config).map(([k, v]) => `${k}=${v}`),
-        `PORT=${runtime.port}`,
-        `DYNO=${process}.${index}`,
-      ],
-      Labels: {
-        ...this.labels(app),
-        'pier.role': 'app',
-        'pier.process': process,
-        'pier.release': String(release.version),
-        'pier.port': String(runtime.port),
-      },
-      HostConfig: hardenedHostConfig({
-        // An init as PID 1 passes SIGTERM on to the app, which as PID 1 itself would ignore it and wait out the stop timeout.
-        Init: true,
-        NetworkMode: this.opts.network,
-        RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 10 },
+  /** Points the route at the serving web instances of `version`; true when that changed it. */
+  private async refreshRoute(app: string, version: number): Promise<boolean> {
+    const upstreams = (await this.running(app)).filter((i) => i.release === version).map((i) => i.address).sort();
+    const current = (await this.routes.get(app))?.upstreams.slice().sort() ?? [];
+    if (JSON.stringify(current) === JSON.stringify(upstreams)) return false;
+    await this.routes.set({ app, upstreams });
+    return true;
+  }
+
+  /**
+   * Starts instances and waits for each to pass its checks: for web, its port accepts connections
+   * (then app.json's checks); for other types, only app.json's checks. On any failure every
+   * instance started here is removed and the error shows the failing one's last log lines.
+   */
+  private async startChecked(app: string, release: Release, ctx: RunContext, process: string, indexes: number[], progress: ProgressFn): Promise<Started[]> {
+    if (indexes.length === 0) return [];
+    const names = indexes.map((i) => `${process}.${i}`).join(', ');
+    progress(`Starting ${names} (release v${release.version})`);
+    const started: Started[] = [];
+    try {
+      for (const s of await Promise.allSettled(indexes.map((i) => this.startInstance(app, release, ctx, process, i)))) {
+        if (s.status === 'fulfilled') started.push(s.value);
+        else throw s.reason;
+      }
+      const checks = release.appJson?.healthchecks[process] ?? [];
+      const outcomes = await Promise.all(started.map((s) => this.check(s, process, checks, runtimeOf(release).port)));
+      const failed = outcomes.findIndex((o) => !o.ok);
+      if (failed >= 0) {
+        const outcome = outcomes[failed] as Extract<CheckOutcome, { ok: false }>;
+        const tail = await this.tailLogs(started[failed]!.container, 20);
+        throw new DeployError(`${started[failed]!.name} ${outcome.reason}; the previous release keeps serving. Last log lines:\n${tail}`);
+      }
+      progress(`${names} ${process === 'web' ? 'accept connections' : 'started'}${checks.length > 0 ? ` and pass ${checks.length} app.json check(s)` : ''}`);
+      return started;
+    } catch (err) {
+      await Promise.all(started.map((s) => s.container.remove({ force: true }).catch(() => undefined)));
+      throw err;
+    }
+  }
+
+  private async check(s: Started, process: string, checks: HealthCheck[], port: number): Promise<CheckOutcome> {
+    // A crash-looping instance may look "running" between restarts; any restart means it died.
+    const alive = async () => {
+      const { State, RestartCount } = await s.container.inspect();
+      return State.Running && !State.Restarting && RestartCount === 0;
+    };
+    if (process === 'web') {
+      const up = await waitForPort(s.address, { timeoutMs: this.opts.startTimeoutMs, alive });
+      if (!up.ok) return up;
+    }
+    return runChecks(s.address.split(':')[0]!, port, checks, alive, s.startedAt);
+  }
+
+  private async startInstance(app: string, release: Release, ctx: RunContext, process: string, index: number): Promise<Started> {
+    const name = `${process}.${index}`;
+    const container = await this.docker.createContainer(
+      containerSpec({
+        instance: this.opts.instance,
+        network: this.opts.network,
+        app,
+        release,
+        process,
+        index,
+        command: release.processTypes[process] ?? '',
+        settings: ctx.settings,
+        globalConfig: ctx.globalConfig,
+        mounts: ctx.mounts,
+        name: `${this.opts.instance}-${app}-${process}-${index}-v${release.version}-${randomBytes(3).toString('hex')}`,
       }),
-    });
+    );
     await container.start();
-    const info = await container.inspect();
-    const ip = containerAddress(info, this.opts.network);
+    const startedAt = Date.now();
+    const ip = containerAddress(await container.inspect(), this.opts.network);
     if (!ip) {
       await container.remove({ force: true }).catch(() => undefined);
-      throw new DeployError(`${process}.${index} got no address on network ${this.opts.network}`);
+      throw new DeployError(`${name} got no address on network ${this.opts.network}`);
     }
-    const address = `${ip}:${runtime.port}`;
-    const instance: Instance = { id: container.id, app, process, release: release.version, address };
-    return { container, address, instance };
+    return { container, name, process, address: `${ip}:${runtimeOf(release).port}`, startedAt };
   }
 
-  private async retire(id: string): Promise<void> {
+  /** Containers of the app's processes (not one-off runs nor builds), except those being retired. */
+  private async containers(app: string): Promise<Docker.ContainerInfo[]> {
+    return (await this.listContainers(app, 'app')).filter((c) => !this.retiring.has(c.Id));
+  }
+
+  private async listContainers(app: string, role?: string): Promise<Docker.ContainerInfo[]> {
+    const filters = [`pier.instance=${this.opts.instance}`, `pier.app=${app}`, ...(role ? [`pier.role=${role}`] : [])];
+    return this.docker.listContainers({ all: true, filters: { label: filters } });
+  }
+
+  /**
+   * Old instances finish their in-flight requests and stop after the deploy has returned, so a
+   * push ends as soon as the new release serves. `settle()` waits for them (daemon shutdown).
+   */
+  private retireLater(ids: string[], stopTimeoutSec: number, drain: boolean): void {
+    for (const id of ids) {
+      if (this.retiring.has(id)) continue;
+      const job = (async () => {
+        if (drain) await new Promise((r) => setTimeout(r, this.opts.drainMs));
+        await this.retire(id, stopTimeoutSec);
+      })()
+        .catch((err: unknown) => this.log.warn({ err, id }, 'retiring an old instance failed'))
+        .finally(() => this.retiring.delete(id));
+      this.retiring.set(id, job);
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after the stop timeout; then the container is removed. */
+  private async retire(id: string, stopTimeoutSec: number): Promise<void> {
     const container = this.docker.getContainer(id);
     try {
-      await container.stop({ t: this.opts.stopTimeoutSec });
+      await container.stop({ t: stopTimeoutSec });
     } catch (err) {
       this.log.debug({ err, id }, 'stop of an old instance failed; removing it anyway');
     }
@@ -197,11 +343,6 @@ export class DockerScheduler implements Scheduler {
   }
 }
 
-/**
- * Buildpack images run commands through pier-launch (their ENTRYPOINT), which takes one bash line.
- * Image runtimes keep their ENTRYPOINT: no command keeps the image's CMD, a Procfile command replaces it.
- */
-function commandLine(runtime: ReleaseRuntime, command: string): string[] | undefined {
-  if (runtime.kind === 'buildpack') return [command];
-  return command === '' ? undefined : ['/bin/sh', '-c', command];
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 }

@@ -43,7 +43,7 @@ export class AppStore {
   async destroy(name: string, buildIds: string[]): Promise<void> {
     const k = this.keys;
     const multi = this.redis.multi().srem(k.apps, name);
-    multi.del(k.app(name), k.config(name), k.builder(name), k.releases(name), k.releaseSeq(name), k.builds(name), k.route(name));
+    multi.del(k.app(name), k.config(name), k.builder(name), k.formation(name), k.processSettings(name), k.events(name), k.storage(name), k.releases(name), k.releaseSeq(name), k.builds(name), k.route(name));
     for (const id of buildIds) multi.del(k.build(id), k.buildLog(id)).srem(k.activeBuilds, id);
     await multi.exec();
   }

@@ -3,10 +3,14 @@ import { AppStore } from './app-store.js';
 import { BuildStore } from './build-store.js';
 import { BuilderStore } from './builder-store.js';
 import { ConfigStore } from './config-store.js';
+import { EventStore } from './event-store.js';
+import { FormationStore } from './formation-store.js';
+import { ProcessSettingsStore } from './process-settings-store.js';
 import { keyspace, type Keyspace } from './keys.js';
 import { AppLocks } from './lock.js';
 import { ReleaseStore } from './release-store.js';
 import { RouteStore } from './route-store.js';
+import { StorageStore } from './storage-store.js';
 import { TokenStore } from './token-store.js';
 
 export interface State {
@@ -18,6 +22,10 @@ export interface State {
   releases: ReleaseStore;
   builds: BuildStore;
   builders: BuilderStore;
+  formations: FormationStore;
+  processSettings: ProcessSettingsStore;
+  events: EventStore;
+  storage: StorageStore;
   routes: RouteStore;
   locks: AppLocks;
 }
@@ -33,6 +41,10 @@ export function createState(redis: Redis, instance: string): State {
     releases: new ReleaseStore(redis, keys),
     builds: new BuildStore(redis, keys),
     builders: new BuilderStore(redis, keys),
+    formations: new FormationStore(redis, keys),
+    processSettings: new ProcessSettingsStore(redis, keys),
+    events: new EventStore(redis, keys),
+    storage: new StorageStore(redis, keys),
     routes: new RouteStore(redis, keys),
     locks: new AppLocks(redis, keys),
   };

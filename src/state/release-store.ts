@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { AppJson } from '../app-json.js';
 import type { Keyspace } from './keys.js';
 
 /** How a release's image runs; absent on releases recorded before Dockerfile builds existed (buildpack defaults). */
@@ -19,6 +20,8 @@ export interface Release {
   /** Process type → command; an empty command means the image's own CMD (image runtime only). */
   processTypes: Record<string, string>;
   runtime?: ReleaseRuntime;
+  /** The app's app.json as it was built (health checks, deploy scripts, default formation). */
+  appJson?: AppJson;
   description: string;
   createdAt: string;
   createdBy: string;

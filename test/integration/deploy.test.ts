@@ -99,7 +99,7 @@ describe('deploying a Node.js app with git push', function () {
     await commitAll(repo, 'crash at start');
     const pushed = await pier.push(repo, app);
     expect(pushed.code, pushed.stderr).to.not.equal(0);
-    expect(pushed.stderr).to.contain('exited before it answered');
+    expect(pushed.stderr).to.contain('web.1 exited before it accepted connections on its port');
     expect(pushed.stderr).to.contain('boom: missing DATABASE_URL');
     expect((await pier.get(app)).body).to.contain('bonjour from pier-fixture-node-app');
     await run('git', ['reset', '-q', '--hard', 'HEAD~1'], { cwd: repo });
