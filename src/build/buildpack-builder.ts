@@ -63,7 +63,8 @@ export class BuildpackBuilder implements Builder {
     });
     try {
       await container.start();
-      const env = await this.buildEnv();
+      // Offline, package managers would retry the network for minutes before failing; told so, they fail at once.
+      const env = [...(await this.buildEnv()), ...(req.builder.network === 'none' ? ['NPM_CONFIG_OFFLINE=true', 'NPM_CONFIG_FETCH_RETRIES=0'] : [])];
       const run: Run = (cmd, onLine) => execInContainer(this.docker, container, { cmd, user: APP_UID, env, onLine });
       if (req.builder.network === 'none') req.log('-----> Building offline (builder network: none): only the build cache is available');
 

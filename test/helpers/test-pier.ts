@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import Docker from 'dockerode';
 import { ALL_ROLES, startDaemon, type Daemon } from '../../src/daemon.js';
-import { createLogger, type Logger } from '../../src/log.js';
+import { createLogger } from '../../src/log.js';
 import { loadSettings, type Settings } from '../../src/settings.js';
 import { setup, readAdminToken } from '../../src/setup.js';
 
@@ -67,12 +67,20 @@ export class TestPier {
   /** Folders made for the test (fixture repositories and the like), removed by close(). */
   private readonly temp: string[] = [];
 
-  private constructor(readonly settings: Settings, readonly token: string, private daemon: Daemon, private readonly log: Logger) {}
+  private constructor(
+    readonly settings: Settings,
+    readonly token: string,
+    private daemon: Daemon | ChildDaemon,
+    private readonly start: () => Promise<Daemon | ChildDaemon>,
+  ) {}
 
-  /** `logFile` captures the daemon's logs at debug level, for tests that inspect them; `env` adds settings. */
-  static async start(opts: { logFile?: string; env?: Record<string, string> } = {}): Promise<TestPier> {
+  /**
+   * `logFile` captures the daemon's logs at debug level, for tests that inspect them; `env` adds
+   * settings; `child` runs the daemon as a process of its own (`pier daemon`), so a test can kill it.
+   */
+  static async start(opts: { logFile?: string; env?: Record<string, string>; child?: boolean } = {}): Promise<TestPier> {
     const home = await mkdtemp(path.join(os.tmpdir(), 'pier-test-'));
-    const settings = loadSettings({
+    const env = {
       PIER_API_PORT: String(await freePort()),
       PIER_HTTP_PORT: String(await freePort()),
       PIER_HOME: home,
@@ -80,12 +88,13 @@ export class TestPier {
       PIER_REDIS_URL: testRedisUrl,
       PIER_LOG_LEVEL: process.env.PIER_TEST_LOG_LEVEL ?? 'silent',
       ...opts.env,
-    });
+    };
+    const settings = loadSettings(env);
     await setup(settings);
     const token = (await readAdminToken(settings))!;
     const log = opts.logFile ? createLogger('debug', opts.logFile) : createLogger(settings.logLevel);
-    const daemon = await startDaemon(settings, ALL_ROLES, log);
-    return new TestPier(settings, token, daemon, log);
+    const start = opts.child ? () => ChildDaemon.start(env, settings.apiPort) : () => startDaemon(settings, ALL_ROLES, log);
+    return new TestPier(settings, token, await start(), start);
   }
 
   /** Stops the daemon as SIGTERM would (apps keep running) and starts a new one on the same state. */
@@ -93,7 +102,20 @@ export class TestPier {
     await this.daemon.close();
     this.agent.destroy();
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-    this.daemon = await startDaemon(this.settings, ALL_ROLES, this.log);
+    this.daemon = await this.start();
+  }
+
+  /** Kills a child daemon with SIGKILL, as a crash would: nothing is closed cleanly. */
+  async crash(): Promise<void> {
+    if (!(this.daemon instanceof ChildDaemon)) throw new Error('crash() needs TestPier.start({ child: true })');
+    await this.daemon.kill();
+  }
+
+  /** Starts the daemon again after crash(). */
+  async revive(): Promise<void> {
+    this.agent.destroy();
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.daemon = await this.start();
   }
 
   get apiUrl(): string {
@@ -181,6 +203,44 @@ export async function webContainer(pier: TestPier, app: string): Promise<Docker.
   const [web] = await docker.listContainers({ filters: { label: [`pier.instance=${pier.settings.instance}`, `pier.app=${app}`, 'pier.process=web'] } });
   if (!web) throw new Error(`${app} has no running web container`);
   return docker.getContainer(web.Id).inspect();
+}
+
+/** `pier daemon` in a process of its own, from the sources. */
+class ChildDaemon {
+  private constructor(private readonly child: ChildProcess) {}
+
+  static async start(env: Record<string, string>, apiPort: number): Promise<ChildDaemon> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'daemon'], {
+      env: { ...process.env, ...env, PIER_ENV_FILE: '/nonexistent' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const daemon = new ChildDaemon(child);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`pier daemon exited with code ${child.exitCode} during start-up`);
+      const up = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then((r) => r.ok, () => false);
+      if (up) return daemon;
+      if (Date.now() > deadline) {
+        await daemon.kill();
+        throw new Error('pier daemon did not answer /healthz within 60 s');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private exited(): Promise<void> {
+    return this.child.exitCode !== null || this.child.signalCode !== null ? Promise.resolve() : new Promise((r) => this.child.once('exit', () => r()));
+  }
+
+  async close(): Promise<void> {
+    this.child.kill('SIGTERM');
+    await this.exited();
+  }
+
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited();
+  }
 }
 
 /** A new commit with no change: a push of it rebuilds the same source. */

@@ -11,13 +11,18 @@ CURL_OPTS=(
   --retry 3 --retry-delay 2 --retry-connrefused
 )
 
+# The reason the registry could not be reached, once a fetch has found out.
+REGISTRY_UNREACHABLE=""
+
 # fetch_metadata NAME [force]
 # Sets META_FILE to the abbreviated metadata of package NAME and META_SOURCE
 # to "fetched", "cached Ns ago" or "stale cache".
 fetch_metadata() {
   local name=$1 force=${2:-}
-  local file="$META_DIR/$name.json"
-  local url="$REGISTRY/$name"
+  # A scoped name is one path segment, "@scope%2fname", as npm itself asks for it.
+  local escaped=${name/\//%2f}
+  local file="$META_DIR/$escaped.json"
+  local url="$REGISTRY/$escaped"
   if [[ -z $force && -s $file ]]; then
     local age
     age=$(($(date +%s) - $(stat -c %Y "$file")))
@@ -27,17 +32,29 @@ fetch_metadata() {
       return 0
     fi
   fi
-  local part="$file.part.$$"
-  if curl "${CURL_OPTS[@]}" --compressed \
-    -H 'Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8' \
-    -o "$part" "$url" 2>"$PIER_NODEJS_TMP/curl.err"; then
+  local part="$file.part.$$" once=() rc=0 reason
+  # With a cached copy to fall back on, one attempt is enough: curl retries even
+  # a host it cannot resolve, which would cost seconds per package offline.
+  [[ -s $file ]] && once=(--retry 0)
+  if [[ -n $REGISTRY_UNREACHABLE && -s $file ]]; then
+    rc=1
+    reason=$REGISTRY_UNREACHABLE
+  else
+    curl "${CURL_OPTS[@]}" "${once[@]}" --compressed \
+      -H 'Accept: application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8' \
+      -o "$part" "$url" 2>"$PIER_NODEJS_TMP/curl.err" || rc=$?
+    reason=$(tail -n 1 "$PIER_NODEJS_TMP/curl.err")
+  fi
+  if ((rc == 0)); then
     mv -f "$part" "$file"
     META_FILE=$file
     META_SOURCE="fetched"
     return 0
   fi
-  local reason
-  reason=$(tail -n 1 "$PIER_NODEJS_TMP/curl.err")
+  # Host not resolved, not reachable, or timed out: later packages skip the attempt.
+  if ((rc == 6 || rc == 7 || rc == 28)); then
+    REGISTRY_UNREACHABLE=$reason
+  fi
   rm -f "$part"
   if [[ -s $file ]]; then
     warn "Could not refresh the metadata of $name from $url:" "  $reason" "Using the copy cached earlier."

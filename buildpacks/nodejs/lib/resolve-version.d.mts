@@ -48,3 +48,37 @@ export function selectNpmVersion(
   metadata: PackageMetadata,
   options: { range?: string | null; nodeVersion: string; ceiling?: string },
 ): string | null;
+
+export interface PackageManagerPin {
+  name: 'npm' | 'pnpm' | 'yarn';
+  version: string;
+  hash: { algorithm: string; hex: string } | null;
+}
+
+/** Parses package.json's packageManager ("pnpm@9.12.0", "yarn@4.5.0+sha512.<hex>"). Throws a TypeError. */
+export function parsePackageManager(field: unknown): PackageManagerPin;
+
+/** The npm package that ships a manager's releases (Yarn 2+: @yarnpkg/cli-dist). */
+export function managerPackage(name: string, berry: boolean): string;
+
+/** pnpm-lock.yaml's lockfileVersion, yarn.lock's __metadata.version, or "v1" for a Yarn 1 yarn.lock; null if none. */
+export function lockfileVersion(name: string, text: string): string | null;
+
+export interface PackageManagerChoice {
+  manager: 'npm' | 'pnpm' | 'yarn';
+  package: string;
+  range: string;
+  source: string;
+  hash: { algorithm: string; hex: string } | null;
+  lockfile: string | null;
+}
+
+/**
+ * The app's package manager and the range of its releases: packageManager, else engines.<manager>,
+ * else the releases that write its lockfile. Throws an Error with a message for the user.
+ */
+export function choosePackageManager(app: {
+  packageManager?: unknown;
+  engines?: Record<string, unknown>;
+  lockfiles: Record<string, string>;
+}): PackageManagerChoice;

@@ -12,7 +12,8 @@
 //
 // The CLI part (bottom of the file) is what bin/compile runs; see usage().
 
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /** @typedef {{ major: number, minor: number, patch: number, pre: (string|number)[] }} Version */
@@ -317,23 +318,194 @@ export function selectNpmVersion(metadata, { range, nodeVersion, ceiling = '' })
 }
 
 // ---------------------------------------------------------------------------
+// Package manager choice: which of npm, pnpm and Yarn installs the app, and
+// which range of its releases to resolve.
+
+const HASH_ALGORITHMS = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512'];
+
+/**
+ * Parses package.json's packageManager field, as Corepack writes it:
+ * "pnpm@9.12.0" or "yarn@4.5.0+sha512.<hex>". The version must be exact.
+ * Throws a TypeError that says what is wrong.
+ * @param {unknown} field
+ * @returns {{ name: string, version: string, hash: { algorithm: string, hex: string } | null }}
+ */
+export function parsePackageManager(field) {
+  const text = typeof field === 'string' ? field.trim() : '';
+  const m = /^(npm|pnpm|yarn)@([^+\s]+)(?:\+(\w+)\.([0-9a-fA-F]+))?$/.exec(text);
+  if (!m) {
+    throw new TypeError(`packageManager ${JSON.stringify(field)} is not of the form "<manager>@<version>" (manager: npm, pnpm or yarn)`);
+  }
+  if (!parseVersion(m[2])) throw new TypeError(`packageManager "${text}" must pin an exact version such as "${m[1]}@${m[1] === 'yarn' ? '4.5.0' : '9.12.0'}"`);
+  if (m[3] && !HASH_ALGORITHMS.includes(m[3])) {
+    throw new TypeError(`packageManager "${text}" uses the hash algorithm ${m[3]}; supported: ${HASH_ALGORITHMS.join(', ')}`);
+  }
+  return { name: m[1], version: m[2].replace(/^v/, ''), hash: m[3] ? { algorithm: m[3], hex: m[4].toLowerCase() } : null };
+}
+
+/** The npm package that ships a manager's releases: Yarn 2 and later come from @yarnpkg/cli-dist. */
+export function managerPackage(/** @type {string} */ name, /** @type {boolean} */ berry) {
+  return name === 'yarn' && berry ? '@yarnpkg/cli-dist' : name;
+}
+
+/**
+ * The version of a lockfile, from its text: pnpm-lock.yaml's lockfileVersion
+ * ("9.0"), yarn.lock's __metadata.version for Yarn 2+ ("8"), or "v1" for a
+ * Yarn 1 lockfile (which has no __metadata block). Null when none is found.
+ * @param {string} name
+ * @param {string} text
+ * @returns {string | null}
+ */
+export function lockfileVersion(name, text) {
+  if (name === 'pnpm-lock.yaml') return /^lockfileVersion:\s*['"]?([^'"\s]+)/m.exec(text)?.[1] ?? null;
+  if (name === 'yarn.lock') {
+    if (!/^__metadata:\s*$/m.test(text)) return 'v1';
+    return /^__metadata:\s*\n(?:[ \t]+.*\n)*?[ \t]+version:\s*['"]?(\d+)/m.exec(text)?.[1] ?? null;
+  }
+  return null;
+}
+
+// Which releases write each lockfile version, and therefore accept it under
+// `pnpm install --frozen-lockfile` / `yarn install --immutable` without wanting
+// to rewrite it (Yarn 2+ refuses any other __metadata.version). Checked against
+// the published packages: pnpm 7 writes 5.4, pnpm 8 writes 6.0 (pnpm 7.33 and 8
+// also read 6.1), pnpm 9, 10 and 11 write 9.0 (we pick 9, as pnpm 10 blocks
+// dependencies' build scripts by default); Yarn 2.x and 3.0 write 4 (3.0 breaks
+// on Node 20), 3.1 writes 5, 3.2 to 3.8 write 6, 4.0 to 4.13 write 8, 4.14
+// writes 9, 4.15 and later write 10.
+const LOCKFILE_RANGES = {
+  'pnpm-lock.yaml': { '5.3': '6', '5.4': '7', '6.0': '8', '6.1': '8', '9.0': '9' },
+  'yarn.lock': { v1: '1', 4: '2', 5: '3.1', 6: '>=3.2 <4', 8: '>=4.0 <4.14', 9: '4.14', 10: '>=4.15 <5' },
+};
+
+const LOCKFILE_MANAGERS = [
+  { file: 'npm-shrinkwrap.json', manager: 'npm' },
+  { file: 'package-lock.json', manager: 'npm' },
+  { file: 'pnpm-lock.yaml', manager: 'pnpm' },
+  { file: 'yarn.lock', manager: 'yarn' },
+];
+
+/**
+ * Chooses the package manager of an app and the range of its releases to
+ * install: packageManager (package.json) wins, else the lockfile's manager;
+ * npm without a lockfile. The range is packageManager's exact version, else
+ * engines.<manager>, else the releases that wrote the lockfile (npm: "", the
+ * newest npm that supports the node version). Throws an Error with a message
+ * for the user when the app is ambiguous or a lockfile version is unknown.
+ * @param {{ packageManager?: unknown, engines?: Record<string, unknown>, lockfiles: Record<string, string> }} app
+ *   lockfiles maps the names of the lockfiles present to their text
+ * @returns {{ manager: string, package: string, range: string, source: string, hash: { algorithm: string, hex: string } | null, lockfile: string | null }}
+ */
+export function choosePackageManager({ packageManager, engines = {}, lockfiles }) {
+  const pinned = packageManager === undefined || packageManager === null ? null : parsePackageManager(packageManager);
+  const present = LOCKFILE_MANAGERS.filter(({ file }) => file in lockfiles);
+  const managers = [...new Set(present.map((l) => l.manager))];
+  if (managers.length > 1) {
+    const list = present.map((l) => `${l.file} (${l.manager})`).join(', ');
+    const keep = pinned?.name;
+    const drop = keep ? present.filter((l) => l.manager !== keep).map((l) => l.file).join(' and ') : null;
+    throw new Error(
+      [
+        `Lockfiles of more than one package manager are committed: ${list}.`,
+        drop
+          ? `packageManager says ${keep}: delete ${drop}, commit and push again.`
+          : 'Pier cannot tell which manager the app uses. Delete the lockfile of the one you do not use, commit and push again.',
+      ].join('\n'),
+    );
+  }
+  const manager = pinned?.name ?? managers[0] ?? 'npm';
+  const lockfile = present.find((l) => l.manager === manager)?.file ?? null;
+  const version = lockfile ? lockfileVersion(lockfile, lockfiles[lockfile]) : null;
+  const berry = manager === 'yarn' && (pinned ? Number(pinned.version.split('.')[0]) >= 2 : version !== null && version !== 'v1');
+  const result = (/** @type {string} */ range, /** @type {string} */ source) => ({
+    manager, package: managerPackage(manager, berry), range, source, hash: pinned?.hash ?? null, lockfile,
+  });
+  if (pinned) return result(pinned.version, `packageManager "${String(packageManager).trim().replace(/\+.*/, '+…')}" in package.json`);
+  const fromEngines = engines[manager];
+  if (typeof fromEngines === 'string' && fromEngines.trim() !== '') return result(fromEngines, `engines.${manager} "${fromEngines}" in package.json`);
+  if (manager === 'npm') return result('', lockfile ? lockfile : 'no lockfile');
+  const known = /** @type {Record<string, Record<string, string>>} */ (LOCKFILE_RANGES)[/** @type {string} */ (lockfile)];
+  const range = version === null ? undefined : known?.[version];
+  const described = lockfile === 'yarn.lock' ? (version === 'v1' ? 'yarn.lock (Yarn 1 format)' : `yarn.lock __metadata.version ${version}`) : `${lockfile} lockfileVersion ${version}`;
+  if (range === undefined) {
+    throw new Error(
+      [
+        `Pier does not know which ${manager} release writes ${version === null ? `${lockfile} without a version` : described}.`,
+        `Pin the ${manager} version the app uses in package.json, for example "packageManager": "${manager}@<version>"`,
+        `(\`${manager} --version\` prints it), then push again.`,
+      ].join('\n'),
+    );
+  }
+  return result(range, described);
+}
+
+// ---------------------------------------------------------------------------
 // CLI, run by bin/compile with the stack's tool Node.
 
 function usage() {
   return [
     'usage: resolve-version.mjs node METADATA_JSON RANGE',
     '       resolve-version.mjs npm  METADATA_JSON NODE_VERSION [RANGE]',
+    '       resolve-version.mjs tool METADATA_JSON RANGE NODE_VERSION BIN_NAME',
+    '       resolve-version.mjs package-manager APP_DIR',
     '',
-    'Prints "VERSION<TAB>TARBALL_URL<TAB>INTEGRITY<TAB>SHASUM" for the chosen release.',
-    'Exit 0: resolved; 2: usage or invalid range; 3: nothing matches; 4: unreadable',
-    'metadata. The reason for a non-zero exit is printed on stderr.',
+    'node, npm, tool: print "VERSION<TAB>TARBALL_URL<TAB>INTEGRITY<TAB>SHASUM" for the',
+    'chosen release; tool adds <TAB>BIN (the file of its bin BIN_NAME), then npm and tool',
+    'add <TAB>ENGINES_NODE (set when the release does not declare support for NODE_VERSION).',
+    'package-manager: prints six lines, MANAGER, PACKAGE, RANGE, SOURCE, HASH ("<algorithm>',
+    '<hex>" from packageManager) and LOCKFILE; any of the last four may be empty.',
+    'Exit 0: resolved; 2: usage, invalid range or ambiguous app; 3: nothing matches;',
+    '4: unreadable metadata. The reason for a non-zero exit is printed on stderr.',
   ].join('\n');
+}
+
+/** @param {string} appDir @returns {number} */
+function packageManagerMain(appDir) {
+  let pkg;
+  try {
+    pkg = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8'));
+  } catch (err) {
+    process.stderr.write(`Could not read package.json: ${/** @type {Error} */ (err).message}\n`);
+    return 2;
+  }
+  /** @type {Record<string, string>} */
+  const lockfiles = {};
+  for (const { file } of LOCKFILE_MANAGERS) {
+    if (existsSync(join(appDir, file))) lockfiles[file] = readFileSync(join(appDir, file), 'utf8').slice(0, 4096);
+  }
+  const engines = pkg.engines && typeof pkg.engines === 'object' ? pkg.engines : {};
+  try {
+    const chosen = choosePackageManager({ packageManager: pkg.packageManager, engines, lockfiles });
+    const hash = chosen.hash ? `${chosen.hash.algorithm} ${chosen.hash.hex}` : '';
+    process.stdout.write(`${[chosen.manager, chosen.package, chosen.range, chosen.source, hash, chosen.lockfile ?? ''].join('\n')}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`${/** @type {Error} */ (err).message}\n`);
+    return 2;
+  }
+}
+
+/**
+ * The engines.node of `version` when it does not accept `nodeVersion`, else "".
+ * @param {{ engines?: Record<string, unknown> } | undefined} release
+ * @param {string} nodeVersion
+ */
+function unsupportedNode(release, nodeVersion) {
+  const enginesNode = release?.engines?.node;
+  if (typeof enginesNode !== 'string' || enginesNode === '') return '';
+  try {
+    return satisfies(nodeVersion, enginesNode) ? '' : enginesNode;
+  } catch {
+    return '';
+  }
 }
 
 /** @param {string[]} argv @returns {number} */
 function main(argv) {
   const [kind, file, ...rest] = argv;
-  if ((kind !== 'node' && kind !== 'npm') || !file || rest.length < 1) {
+  if (kind === 'package-manager' && file) return packageManagerMain(file);
+  const arity = { node: 1, npm: 1, tool: 3 }[/** @type {'node'} */ (kind)];
+  if (!arity || !file || rest.length < arity) {
     process.stderr.write(`${usage()}\n`);
     return 2;
   }
@@ -348,17 +520,7 @@ function main(argv) {
   const versions = Object.keys(metadata.versions);
   let chosen;
   try {
-    if (kind === 'node') {
-      const [range] = rest;
-      chosen = resolveVersion(range, versions.filter((ver) => !metadata.versions[ver]?.deprecated)) ?? resolveVersion(range, versions);
-      if (!chosen) {
-        process.stderr.write(
-          `No Node.js release matches the version range "${range}".\n` +
-            `Available majors: ${availableMajors(versions).join(', ')}.\n`,
-        );
-        return 3;
-      }
-    } else {
+    if (kind === 'npm') {
       const [nodeVersion, range] = rest;
       chosen = selectNpmVersion(metadata, { range: range || null, nodeVersion, ceiling: process.env.DEFAULT_NPM_CEILING ?? '' });
       if (!chosen) {
@@ -366,6 +528,16 @@ function main(argv) {
           range
             ? `No npm release matches the version range "${range}".\nAvailable majors: ${availableMajors(versions).join(', ')}.\n`
             : `No npm release declares support for Node.js ${nodeVersion} (engines.node).\n`,
+        );
+        return 3;
+      }
+    } else {
+      const [range] = rest;
+      chosen = resolveVersion(range, versions.filter((ver) => !metadata.versions[ver]?.deprecated)) ?? resolveVersion(range, versions);
+      if (!chosen) {
+        process.stderr.write(
+          `No ${kind === 'node' ? 'Node.js' : metadata.name ?? 'package'} release matches the version range "${range}".\n` +
+            `Available majors: ${availableMajors(versions).join(', ')}.\n`,
         );
         return 3;
       }
@@ -377,20 +549,16 @@ function main(argv) {
     }
     throw err;
   }
-  const dist = metadata.versions[chosen]?.dist ?? {};
-  let extra = '';
-  if (kind === 'npm') {
-    // Tell compile when a pinned npm does not declare support for the node version.
-    const enginesNode = metadata.versions[chosen]?.engines?.node;
-    let ok = true;
-    try {
-      ok = typeof enginesNode !== 'string' || enginesNode === '' || satisfies(rest[0], enginesNode);
-    } catch {
-      ok = true;
-    }
-    extra = `\t${ok ? '' : enginesNode}`;
+  const release = metadata.versions[chosen];
+  const dist = release?.dist ?? {};
+  const fields = [chosen, dist.tarball ?? '', dist.integrity ?? '', dist.shasum ?? ''];
+  // Tell compile when the chosen release does not declare support for the node version.
+  if (kind === 'npm') fields.push(unsupportedNode(release, rest[0]));
+  if (kind === 'tool') {
+    const bin = typeof release?.bin === 'string' ? release.bin : release?.bin?.[rest[2]];
+    fields.push(typeof bin === 'string' ? bin.replace(/^\.\//, '') : '', unsupportedNode(release, rest[1]));
   }
-  process.stdout.write(`${chosen}\t${dist.tarball ?? ''}\t${dist.integrity ?? ''}\t${dist.shasum ?? ''}${extra}\n`);
+  process.stdout.write(`${fields.join('\t')}\n`);
   return 0;
 }
 

@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import Docker from 'dockerode';
+import type { ProcessReport } from '../../src/release/process-service.js';
+import { containerAddress } from '../../src/scheduler/docker-network.js';
+import { waitFor } from '../helpers/http.js';
+import { TestPier } from '../helpers/test-pier.js';
+
+describe('self-healing when the daemon is killed', function () {
+  this.timeout(600_000);
+  const app = 'healer';
+  const docker = new Docker();
+  let pier: TestPier;
+  let repo: string;
+
+  before(async () => {
+    pier = await TestPier.start({ child: true });
+    repo = await pier.fixtureRepo('process-app');
+  });
+
+  after(async () => {
+    await pier?.close();
+  });
+
+  const webs = async () => {
+    const report = JSON.parse((await pier.cli(['ps', app, '--json'])).stdout) as ProcessReport;
+    return report.instances.filter((i) => i.process === 'web' && i.state === 'running');
+  };
+
+  it('keeps containers serving while the daemon is down, and repairs what changed meanwhile when it comes back', async () => {
+    const pushed = await pier.push(repo, app);
+    expect(pushed.code, pushed.stderr).to.equal(0);
+    expect((await pier.cli(['ps:scale', app, 'web=2'])).code).to.equal(0);
+    const before = await webs();
+    expect(before.map((i) => i.name).sort()).to.deep.equal(['web.1', 'web.2']);
+
+    await pier.crash();
+    // With the daemon (and its router) gone, the instances themselves still answer.
+    for (const web of before) {
+      const ip = containerAddress(await docker.getContainer(web.id).inspect(), pier.settings.instance);
+      const res = await fetch(`http://${ip}:5000/`);
+      expect(await res.text()).to.equal(`hello from ${web.name}\n`);
+    }
+    // Drift while nobody watches: one instance disappears.
+    await docker.getContainer(before[1]!.id).remove({ force: true });
+
+    await pier.revive();
+    expect((await pier.get(app)).status).to.equal(200);
+    const healed = await waitFor(webs, (w) => w.length === 2, 'two web instances again', 60_000);
+    expect(healed.map((i) => i.name).sort()).to.deep.equal(['web.1', 'web.2']);
+    expect(healed.find((i) => i.name === 'web.1')!.id, 'the survivor was kept').to.equal(before[0]!.id);
+    const bodies = new Set<string>();
+    await waitFor(
+      async () => {
+        bodies.add((await pier.get(app)).body);
+        return bodies.size;
+      },
+      (n) => n === 2,
+      'both instances routed',
+      30_000,
+    );
+    const events = JSON.parse((await pier.cli(['ps', app, '--json'])).stdout) as ProcessReport;
+    expect(events.formation).to.deep.equal({ web: 2, worker: 0 });
+  });
+});
