@@ -4,6 +4,7 @@ import type { AppImages } from '../build/app-images.js';
 import type { BuildService } from '../build/build-service.js';
 import type { RepoStore } from '../git/repos.js';
 import type { ReleaseService } from '../release/release-service.js';
+import { runContext } from '../release/run-context.js';
 import type { Scheduler, ProgressFn } from '../scheduler/scheduler.js';
 import type { State } from '../state/index.js';
 import { HttpError } from './http-utils.js';
@@ -60,17 +61,64 @@ export class AppService {
     };
   }
 
-  /** Removes the app's containers, images, cache, repository, routes and state. */
-  async destroy(name: string): Promise<void> {
+  /**
+   * Removes the app's containers, images, cache, repository, routes and state. Its storage volumes
+   * hold data no deploy can bring back, so they stay unless `removeVolumes` asks otherwise.
+   */
+  async destroy(name: string, removeVolumes = false): Promise<{ keptVolumes: string[]; removedVolumes: string[] }> {
     await this.require(name);
     const lock = await this.state.locks.acquire(name, 'deploy', 60_000);
     try {
       await this.scheduler.destroy(name);
+      // Mounted ones too: a volume's app label is the name the app had when the volume was made.
+      const mounted = (await this.state.storage.mounts(name)).map((m) => m.volume);
+      const volumes = [...new Set([...mounted, ...(await this.scheduler.volumes.list(name)).map((v) => v.volume)])].sort();
+      if (removeVolumes) for (const volume of volumes) await this.scheduler.volumes.remove(volume);
       await this.images.removeAll(name);
       await this.repos.remove(name);
       await this.state.apps.destroy(name, await this.state.builds.ids(name));
       await this.state.routes.remove(name);
+      return removeVolumes ? { keptVolumes: [], removedVolumes: volumes } : { keptVolumes: volumes, removedVolumes: [] };
     } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Renames an app: its state, repository and images move to the new name, then instances under
+   * the new name start (and pass their checks) before the old ones stop, so it keeps serving
+   * throughout, at its new URL from the switch on.
+   */
+  async rename(from: string, to: string, progress: ProgressFn): Promise<{ url: string }> {
+    await this.require(from);
+    if (await this.state.apps.exists(to)) throw new HttpError(409, `App ${to} already exists. Pick another name.`);
+    const lock = await this.state.locks.acquire(from, 'deploy', 60_000);
+    const newLock = await this.state.locks.acquire(to, 'deploy', 60_000);
+    try {
+      progress(`Retagging images as ${this.images.repository(to)}`);
+      const retagged = await this.images.retag(from, to);
+      const rewrite = (json: string) => {
+        const release = JSON.parse(json) as { image: string };
+        return JSON.stringify({ ...release, image: retagged.get(release.image) ?? release.image });
+      };
+      if (!(await this.state.apps.rename(from, to, await this.state.builds.ids(from), rewrite))) {
+        throw new HttpError(409, `App ${to} already exists. Pick another name.`);
+      }
+      await this.repos.rename(from, to);
+      const current = await this.releases.current(to);
+      if (current) {
+        progress(`Starting ${to}'s instances`);
+        await this.scheduler.deploy(to, current, await runContext(this.state, to, current), progress);
+      } else {
+        await this.state.routes.set({ app: to, upstreams: [] });
+      }
+      progress(`Stopping ${from}'s instances`);
+      await this.scheduler.stop(from, undefined, (await this.state.processSettings.get(to)).stopTimeoutSec, progress);
+      await this.state.routes.remove(from);
+      await this.images.untag(from);
+      return { url: this.appUrl(to) };
+    } finally {
+      await newLock.release();
       await lock.release();
     }
   }

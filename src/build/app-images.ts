@@ -29,6 +29,32 @@ export class AppImages {
     }
   }
 
+  /**
+   * Tags every image of `from` under the repository of `to` (apps:rename); returns old → new
+   * names. The build cache does not move (Docker cannot rename volumes): the next build is cold.
+   */
+  async retag(from: string, to: string): Promise<Map<string, string>> {
+    const moved = new Map<string, string>();
+    for (const img of await this.docker.listImages({ filters: { reference: [`${this.repository(from)}:*`] } })) {
+      for (const tag of img.RepoTags ?? []) {
+        const version = tag.slice(tag.lastIndexOf(':') + 1);
+        await this.docker.getImage(img.Id).tag({ repo: this.repository(to), tag: version });
+        moved.set(tag, `${this.repository(to)}:${version}`);
+      }
+    }
+    return moved;
+  }
+
+  /** Drops the old names after a rename (the images stay under their new ones) and the old build cache. */
+  async untag(from: string): Promise<void> {
+    for (const img of await this.docker.listImages({ filters: { reference: [`${this.repository(from)}:*`] } })) {
+      for (const tag of img.RepoTags ?? []) {
+        if (tag.startsWith(`${this.repository(from)}:`)) await this.docker.getImage(tag).remove({ noprune: true }).catch(() => undefined);
+      }
+    }
+    await this.docker.getVolume(this.cacheVolume(from)).remove().catch(() => undefined);
+  }
+
   /** Every image and the build cache of an app (apps:destroy). */
   async removeAll(app: string): Promise<void> {
     await this.removeImagesExcept(app, new Set());
@@ -60,6 +86,8 @@ export class AppImages {
     report.images.push(...(await this.pruneDangling()));
     const prefix = `${this.instance}-cache-`;
     for (const v of (await this.docker.listVolumes()).Volumes ?? []) {
+      // Storage (storage:mount) is the apps' data, kept even when its app is gone; another instance's may match the prefix.
+      if (v.Labels?.['pier.role'] === 'storage') continue;
       if (v.Name.startsWith(prefix) && !known.has(v.Name.slice(prefix.length))) {
         if (await this.docker.getVolume(v.Name).remove().then(() => true, () => false)) report.volumes.push(v.Name);
       }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { access, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -35,6 +35,12 @@ export class RepoStore {
       return commit;
     }
     return undefined;
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await rename(this.dir(from), this.dir(to)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 
   async remove(app: string): Promise<void> {

@@ -39,12 +39,44 @@ export class AppStore {
     await this.redis.hset(this.keys.app(name), 'currentRelease', String(version));
   }
 
+  /** Every per-app key, so destroy and rename cannot forget one. */
+  private appKeys(name: string): string[] {
+    const k = this.keys;
+    return [
+      k.app(name), k.config(name), k.builder(name), k.formation(name), k.processSettings(name), k.events(name),
+      k.storage(name), k.releases(name), k.releaseSeq(name), k.builds(name), k.route(name),
+    ];
+  }
+
   /** Removes the app and everything Redis holds for it. */
   async destroy(name: string, buildIds: string[]): Promise<void> {
     const k = this.keys;
-    const multi = this.redis.multi().srem(k.apps, name);
-    multi.del(k.app(name), k.config(name), k.builder(name), k.formation(name), k.processSettings(name), k.events(name), k.storage(name), k.releases(name), k.releaseSeq(name), k.builds(name), k.route(name));
+    const multi = this.redis.multi().srem(k.apps, name).del(...this.appKeys(name));
     for (const id of buildIds) multi.del(k.build(id), k.buildLog(id)).srem(k.activeBuilds, id);
     await multi.exec();
+  }
+
+  /**
+   * Moves everything Redis holds for an app to a new name, atomically; `rewrite` gives the new
+   * JSON of each release (image names change with the app's name). Returns false when `to` exists.
+   */
+  async rename(from: string, to: string, buildIds: string[], rewriteRelease: (json: string) => string): Promise<boolean> {
+    const k = this.keys;
+    if (await this.exists(to)) return false;
+    const releases = await this.redis.hgetall(k.releases(from));
+    const multi = this.redis.multi().srem(k.apps, from).sadd(k.apps, to);
+    const fromKeys = this.appKeys(from);
+    const toKeys = this.appKeys(to);
+    for (const [i, key] of fromKeys.entries()) {
+      if (await this.redis.exists(key)) multi.rename(key, toKeys[i]!);
+    }
+    multi.hset(k.app(to), 'name', to);
+    for (const [version, json] of Object.entries(releases)) multi.hset(k.releases(to), version, rewriteRelease(json));
+    for (const id of buildIds) {
+      const raw = await this.redis.get(k.build(id));
+      if (raw) multi.set(k.build(id), JSON.stringify({ ...JSON.parse(raw), app: to }));
+    }
+    await multi.exec();
+    return true;
   }
 }

@@ -22,11 +22,39 @@ export function appRoutes({ state, apps }: ApiDeps): Route[] {
       'DELETE',
       /^\/api\/apps\/([^/]+)$/,
       async (ctx) => {
-        await apps.destroy(appParam(ctx));
-        sendJson(ctx.res, 200, { destroyed: ctx.params[0] });
+        const { removeVolumes } = parseWith(z.object({ removeVolumes: z.boolean().optional() }), await readJson(ctx.req));
+        sendJson(ctx.res, 200, { destroyed: ctx.params[0], ...(await apps.destroy(appParam(ctx), removeVolumes)) });
+      },
+    ],
+    [
+      'POST',
+      /^\/api\/apps\/([^/]+)\/rename$/,
+      async (ctx) => {
+        const from = appParam(ctx);
+        const { name } = parseWith(z.object({ name: appNameSchema }), await readJson(ctx.req));
+        await streamOperation(ctx.res, (progress) => apps.rename(from, name, progress));
       },
     ],
     ['POST', /^\/api\/cleanup$/, async ({ res }) => sendJson(res, 200, await apps.cleanup())],
+    ['GET', /^\/api\/config$/, async ({ res }) => sendJson(res, 200, await state.config.global())],
+    [
+      'PATCH',
+      /^\/api\/config$/,
+      async ({ req, res }) => {
+        const { vars } = parseWith(z.object({ vars: configVarsSchema }), await readJson(req));
+        await state.config.setGlobal(vars);
+        await streamOperation(res, async () => ({ keys: Object.keys(vars) }));
+      },
+    ],
+    [
+      'DELETE',
+      /^\/api\/config$/,
+      async ({ req, res }) => {
+        const { keys } = parseWith(z.object({ keys: z.array(configKeySchema).min(1) }), await readJson(req));
+        const removed = await state.config.unsetGlobal(keys);
+        await streamOperation(res, async () => ({ keys: removed }));
+      },
+    ],
     [
       'GET',
       /^\/api\/apps\/([^/]+)\/config$/,

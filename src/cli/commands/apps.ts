@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AppInfo } from '../../api/app-service.js';
-import { appName, client, out, settings, UsageError } from '../common.js';
+import { appName, client, out, progress, settings, UsageError } from '../common.js';
 import { formatTable } from '../table.js';
 
 /** apps:* */
@@ -45,13 +45,27 @@ export function registerAppCommands(program: Command): void {
     });
 
   program
+    .command('apps:rename <old> <new>')
+    .description('Rename an app: repository, images, config, routes and running instances follow; it is served at its new URL')
+    .action(async (from: string, to: string) => {
+      out(`-----> Renaming ${appName(from)} to ${appName(to)}`);
+      const result = await (await client()).operation<{ url: string }>('POST', `/api/apps/${from}/rename`, { name: to }, progress);
+      out(`-----> Renamed; served at ${result.url}`);
+      out(`       Point your git remote at the new name: git remote set-url pier <host>/${to}.git`);
+    });
+
+  program
     .command('apps:destroy <name>')
     .description('Destroy an app: its containers, images, repository, config and routes')
     .option('--force', 'confirm the destruction')
-    .action(async (name: string, opts: { force?: boolean }) => {
+    .option('--remove-volumes', 'remove its storage volumes (storage:mount) and their data too')
+    .action(async (name: string, opts: { force?: boolean; removeVolumes?: boolean }) => {
       appName(name);
       if (!opts.force) throw new UsageError(`This destroys ${name} and everything it holds. Re-run with --force: pier apps:destroy ${name} --force`);
-      await (await client()).json('DELETE', `/api/apps/${name}`);
+      const body = opts.removeVolumes ? { removeVolumes: true } : {};
+      const result = await (await client()).json<{ keptVolumes: string[]; removedVolumes: string[] }>('DELETE', `/api/apps/${name}`, body);
       out(`-----> Destroyed ${name}`);
+      for (const volume of result.removedVolumes) out(`       Removed volume ${volume} and its data`);
+      for (const volume of result.keptVolumes) out(`       Kept volume ${volume} and its data; remove it with: docker volume rm ${volume}`);
     });
 }
