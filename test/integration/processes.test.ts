@@ -37,6 +37,8 @@ describe('process types, scaling, health checks, the release phase and rollback'
     expect(pushed.stderr).to.contain('Running the release command: python3 release.py');
     expect(pushed.stderr).to.contain('release phase for hello');
     expect(pushed.stderr).to.contain('web.1 accept connections and pass 1 app.json check(s)');
+    expect(pushed.stderr).to.contain('Running the postdeploy script: echo "postdeploy ran for $DYNO"');
+    expect(pushed.stderr).to.contain('postdeploy ran for run.1');
     expect((await pier.get(app)).body).to.equal('hello from web.1\n');
     expect(await running()).to.deep.equal(['web.1@v1']);
     expect((await ps()).formation).to.deep.equal({ web: 1, worker: 0 });
@@ -147,5 +149,20 @@ describe('process types, scaling, health checks, the release phase and rollback'
     const now = (await ps()).instances.filter((i) => i.state === 'running').map((i) => i.id);
     expect(now.some((id) => before.includes(id)), 'every running instance is new').to.equal(false);
     expect((await pier.get(app)).body).to.equal('yo from web.1\n');
+  });
+
+  it('ps:rebuild builds the last pushed commit again and deploys it', async () => {
+    const before = JSON.parse((await pier.cli(['releases', app, '--json'])).stdout) as Array<{ version: number; description: string }>;
+    const rebuilt = await pier.cli(['ps:rebuild', app]);
+    expect(rebuilt.code, rebuilt.stderr + rebuilt.stdout).to.equal(0);
+    expect(rebuilt.stdout).to.contain(`=====> Rebuilding ${app}`);
+    expect(rebuilt.stdout).to.match(/-----> Building procs from commit [0-9a-f]{7}/);
+    const after = JSON.parse((await pier.cli(['releases', app, '--json'])).stdout) as Array<{ version: number; description: string }>;
+    expect(after[0]!.version).to.equal(before[0]!.version + 1);
+    expect(after[0]!.description).to.match(/^Deploy [0-9a-f]{7}$/);
+    expect((await pier.get(app)).body).to.equal('yo from web.1\n');
+    const none = await pier.cli(['ps:rebuild']);
+    expect(none.code).to.equal(1);
+    expect(none.stderr).to.contain('pier ps:rebuild --all');
   });
 });
