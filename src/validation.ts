@@ -91,3 +91,23 @@ export const builderSettingSchema = z.discriminatedUnion('key', [
   z.object({ key: z.literal('network'), value: z.enum(['none']).optional() }),
   z.object({ key: z.literal('build-args'), value: envVarList }),
 ]);
+
+/** `pier logs -n N`: how many of the latest lines to show first. */
+export const logLinesSchema = z.coerce
+  .number({ invalid_type_error: 'a number of lines, 1 to 10000' })
+  .int('a whole number of lines, 1 to 10000')
+  .min(1, 'at least 1 line')
+  .max(10_000, 'at most 10000 lines');
+
+const hostLabel = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+
+/** A host name an app can be served at; `*.example.com` covers every subdomain. */
+export const domainSchema = z
+  .string()
+  .transform((d) => d.trim().toLowerCase().replace(/\.$/, ''))
+  .pipe(
+    z
+      .string()
+      .max(253, 'Domains are at most 253 characters')
+      .regex(new RegExp(`^(\\*\\.)?(${hostLabel}\\.)*${hostLabel}$`), 'Domains are host names such as example.com or www.example.com, or *.example.com for every subdomain'),
+  );

@@ -6,18 +6,57 @@ export interface AppRoute {
   next: number;
 }
 
+export interface HostMap {
+  /** Every app is served at `<app>.<globalDomain>`. */
+  globalDomain: string;
+  apps: ReadonlySet<string>;
+  /** Custom domain (or `*.wildcard`) → app. */
+  owners: Readonly<Record<string, string>>;
+}
+
+/**
+ * The app a host name (lowercase, no port) reaches: a custom domain first, then
+ * `<app>.<global domain>`, then the most specific wildcard (`*.example.com` covers any depth).
+ */
+export function resolveHost(host: string, map: HostMap): string | undefined {
+  const exact = map.owners[host];
+  if (exact) return exact;
+  const suffix = `.${map.globalDomain}`;
+  if (host.endsWith(suffix)) {
+    const label = host.slice(0, -suffix.length);
+    if (map.apps.has(label)) return label;
+  }
+  const labels = host.split('.');
+  for (let i = 1; i < labels.length; i++) {
+    const owner = map.owners[`*.${labels.slice(i).join('.')}`];
+    if (owner) return owner;
+  }
+  return undefined;
+}
+
 /** In-memory Host → upstreams table, loaded from Redis and kept live through pub/sub. */
 export class RouteTable {
   private readonly routes = new Map<string, AppRoute>();
+  private hosts: HostMap;
 
-  constructor(private readonly state: State, private readonly domain: string) {}
+  constructor(private readonly state: State, private readonly initialDomain: string) {
+    this.hosts = { globalDomain: initialDomain, apps: new Set(), owners: {} };
+  }
 
   async load(): Promise<void> {
     const apps = await this.state.apps.list();
-    await Promise.all(apps.map((a) => this.refresh(a.name)));
+    await Promise.all(apps.map((a) => this.refreshRoute(a.name)));
+    await this.refreshHosts();
   }
 
+  /** Re-reads one app's route (and the host names, which any change may touch); "*" re-reads everything. */
   async refresh(app: string): Promise<void> {
+    if (app === '*') return this.load();
+    await this.refreshRoute(app);
+    await this.refreshHosts();
+  }
+
+  private async refreshRoute(app: string): Promise<void> {
     if (!(await this.state.apps.exists(app))) {
       this.routes.delete(app);
       return;
@@ -26,13 +65,15 @@ export class RouteTable {
     this.routes.set(app, { upstreams: route?.upstreams ?? [], next: 0 });
   }
 
+  private async refreshHosts(): Promise<void> {
+    const [globalDomain, owners] = await Promise.all([this.state.domains.globalDomain(this.initialDomain), this.state.domains.owners()]);
+    this.hosts = { globalDomain, owners, apps: new Set(this.routes.keys()) };
+  }
+
   /** The app a Host header names, or undefined when no app owns it. */
   appFor(hostHeader: string | undefined): string | undefined {
-    const host = stripPort(hostHeader ?? '').toLowerCase();
-    const suffix = `.${this.domain}`;
-    if (!host.endsWith(suffix)) return undefined;
-    const label = host.slice(0, -suffix.length);
-    return this.routes.has(label) ? label : undefined;
+    const app = resolveHost(stripPort(hostHeader ?? '').toLowerCase(), this.hosts);
+    return app !== undefined && this.routes.has(app) ? app : undefined;
   }
 
   /** The next upstream for the app, round-robin; undefined when it has no running web instance. */

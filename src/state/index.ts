@@ -3,6 +3,7 @@ import { AppStore } from './app-store.js';
 import { BuildStore } from './build-store.js';
 import { BuilderStore } from './builder-store.js';
 import { ConfigStore } from './config-store.js';
+import { DomainStore } from './domain-store.js';
 import { EventStore } from './event-store.js';
 import { FormationStore } from './formation-store.js';
 import { ProcessSettingsStore } from './process-settings-store.js';
@@ -26,6 +27,7 @@ export interface State {
   processSettings: ProcessSettingsStore;
   events: EventStore;
   storage: StorageStore;
+  domains: DomainStore;
   routes: RouteStore;
   locks: AppLocks;
 }
@@ -45,6 +47,7 @@ export function createState(redis: Redis, instance: string): State {
     processSettings: new ProcessSettingsStore(redis, keys),
     events: new EventStore(redis, keys),
     storage: new StorageStore(redis, keys),
+    domains: new DomainStore(redis, keys),
     routes: new RouteStore(redis, keys),
     locks: new AppLocks(redis, keys),
   };

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { RouteTable, stripPort } from '../../src/router/route-table.js';
+import { RouteTable, resolveHost, stripPort } from '../../src/router/route-table.js';
 import type { State } from '../../src/state/index.js';
 
 /** Just enough of State for RouteTable.load(): apps with routes, no Redis. */
@@ -11,6 +11,10 @@ function fakeState(routes: Record<string, string[]>): State {
     },
     routes: {
       get: async (app: string) => (app in routes ? { app, upstreams: routes[app]! } : undefined),
+    },
+    domains: {
+      globalDomain: async (initial: string) => initial,
+      owners: async () => ({}),
     },
   };
   return fake as unknown as State;
@@ -75,5 +79,34 @@ describe('route table host parsing', () => {
     it('a domain that merely ends with the same letters does not match', async () => {
       expect((await tableFor(['web'], 'example.com')).appFor('web.badexample.com')).to.equal(undefined);
     });
+  });
+});
+
+describe('which app a host name reaches', () => {
+  const map = {
+    globalDomain: 'apps.test',
+    apps: new Set(['shop', 'blog']),
+    owners: { 'shop.example.com': 'shop', '*.example.com': 'blog', '*.deep.example.com': 'shop', 'blog.apps.test': 'shop' },
+  };
+
+  it('an app is reached at <app>.<global domain>', () => {
+    expect(resolveHost('blog.apps.test', { ...map, owners: {} })).to.equal('blog');
+  });
+
+  it('a custom domain wins over the global-domain name', () => {
+    expect(resolveHost('blog.apps.test', map)).to.equal('shop');
+    expect(resolveHost('shop.example.com', map)).to.equal('shop');
+  });
+
+  it('a wildcard covers subdomains of any depth, the most specific first, but not the bare domain', () => {
+    expect(resolveHost('www.example.com', map)).to.equal('blog');
+    expect(resolveHost('a.b.example.com', map)).to.equal('blog');
+    expect(resolveHost('x.deep.example.com', map)).to.equal('shop');
+    expect(resolveHost('example.com', map)).to.equal(undefined);
+  });
+
+  it('unknown names and other apps of the global domain reach nothing', () => {
+    expect(resolveHost('nope.apps.test', map)).to.equal(undefined);
+    expect(resolveHost('apps.test', map)).to.equal(undefined);
   });
 });

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { domainSchema } from '../../validation.js';
+import { HttpError, parseWith, readJson, sendJson } from '../http-utils.js';
+import { existingApp, type ApiDeps, type Route } from '../route-kit.js';
+
+const domainList = z.object({ domains: z.array(domainSchema).min(1, 'name at least one domain') });
+
+/** domains:* and urls */
+export function domainRoutes({ state, apps, initialDomain }: ApiDeps): Route[] {
+  const report = async (app: string) => ({
+    app,
+    global: `${app}.${await state.domains.globalDomain(initialDomain)}`,
+    domains: await state.domains.list(app),
+  });
+
+  return [
+    ['GET', /^\/api\/domains$/, async ({ res }) => sendJson(res, 200, { global: await state.domains.globalDomain(initialDomain) })],
+    [
+      'PUT',
+      /^\/api\/domains\/global$/,
+      async ({ req, res }) => {
+        const { domain } = parseWith(z.object({ domain: domainSchema.refine((d) => !d.startsWith('*.'), 'the global domain cannot be a wildcard') }), await readJson(req));
+        await state.domains.setGlobal(domain);
+        sendJson(res, 200, { global: domain });
+      },
+    ],
+    ['GET', /^\/api\/apps\/([^/]+)\/domains$/, async (ctx) => sendJson(ctx.res, 200, await report(await existingApp(ctx, apps)))],
+    [
+      'POST',
+      /^\/api\/apps\/([^/]+)\/domains$/,
+      async (ctx) => {
+        const app = await existingApp(ctx, apps);
+        const { domains } = parseWith(domainList, await readJson(ctx.req));
+        const global = await state.domains.globalDomain(initialDomain);
+        for (const domain of domains) {
+          const other = domain.endsWith(`.${global}`) ? domain.slice(0, -global.length - 1) : undefined;
+          if (other && other !== app && (await state.apps.exists(other))) {
+            throw new HttpError(409, `${domain} is the address of app ${other}; pick another domain.`);
+          }
+          const { owner } = await state.domains.add(app, domain);
+          if (owner) throw new HttpError(409, `${domain} already belongs to app ${owner}. Remove it there first: pier domains:remove ${owner} ${domain}`);
+        }
+        sendJson(ctx.res, 200, await report(app));
+      },
+    ],
+    [
+      'DELETE',
+      /^\/api\/apps\/([^/]+)\/domains$/,
+      async (ctx) => {
+        const app = await existingApp(ctx, apps);
+        const { domains } = parseWith(domainList, await readJson(ctx.req));
+        const missing: string[] = [];
+        for (const domain of domains) if (!(await state.domains.remove(app, domain))) missing.push(domain);
+        if (missing.length > 0) throw new HttpError(404, `${app} has no domain ${missing.join(', ')}. See them with: pier domains ${app}`);
+        sendJson(ctx.res, 200, await report(app));
+      },
+    ],
+    ['GET', /^\/api\/apps\/([^/]+)\/urls$/, async (ctx) => sendJson(ctx.res, 200, await apps.urls.all(await existingApp(ctx, apps)))],
+  ];
+}
