@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type http from 'node:http';
+import path from 'node:path';
 import Docker from 'dockerode';
 import { AppService } from './api/app-service.js';
 import { authenticate, createApiServer } from './api/server.js';
@@ -18,10 +19,16 @@ import { GitEndpoint } from './git/git-endpoint.js';
 import { ensureHookToken, installHooks } from './git/hook-installer.js';
 import { RepoStore } from './git/repos.js';
 import { createLogger, type Logger } from './log.js';
+import { LogService } from './logs/log-service.js';
 import { buildpacksDir } from './paths.js';
+import { builtinPluginsDir, PluginHost } from './plugins/host.js';
+import { OneOffService } from './release/one-off-service.js';
 import { ProcessService } from './release/process-service.js';
 import { startReconciler } from './release/reconciler.js';
 import { ReleaseService } from './release/release-service.js';
+import { ResourceService } from './release/resource-service.js';
+import { StorageService } from './release/storage-service.js';
+import { AppUrls } from './router/app-urls.js';
 import { RouteTable } from './router/route-table.js';
 import { Router } from './router/router.js';
 import { watchContainerEvents } from './scheduler/docker-events.js';
@@ -43,10 +50,6 @@ export interface Daemon {
   log: Logger;
 }
 
-export function appUrlFor(settings: Settings) {
-  const port = settings.httpPort === 80 ? '' : `:${settings.httpPort}`;
-  return (app: string) => `http://${app}.${settings.domain}${port}`;
-}
 
 async function connectDocker(): Promise<Docker> {
   const docker = new Docker();
@@ -95,7 +98,10 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
     );
     closers.push(() => scheduler.settle());
     const images = new AppImages(docker, settings.instance);
-    const releases = new ReleaseService(state, scheduler, images, log);
+    const plugins = new PluginHost({ state, log, builtinDir: builtinPluginsDir, installDir: path.join(settings.home, 'plugins'), dataDir: path.join(settings.home, 'plugin-data') });
+    // Registered early, so it closes late: servers and workers that emit events close first.
+    closers.push(() => plugins.close());
+    const releases = new ReleaseService(state, scheduler, images, log, plugins);
     const processes = new ProcessService(state, scheduler, log);
     const imageRepository = (app: string) => images.repository(app);
     const builder = new BuilderSelector({
@@ -112,14 +118,16 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       }),
       dockerfile: new DockerfileBuilder(docker, { instance: settings.instance, imageRepository }),
     });
-    const appUrl = appUrlFor(settings);
+    const urls = new AppUrls(state, settings.domain, settings.httpPort);
     const prefix = state.keys.queuePrefix;
+    // Every role's plugins may change config, through the one path that releases it.
+    const repos = new RepoStore(settings.reposDir, settings.hooksDir);
+    const apps = new AppService(state, repos, scheduler, images, releases, urls, plugins);
+    await plugins.start(apps);
 
     if (roles.includes('api')) {
-      const repos = new RepoStore(settings.reposDir, settings.hooksDir);
       const hookToken = await ensureHookToken(settings.home);
       await installHooks({ hooksDir: settings.hooksDir, sourcesDir: settings.sourcesDir, home: settings.home, apiUrl: `http://127.0.0.1:${settings.apiPort}` });
-      const apps = new AppService(state, repos, scheduler, images, releases, appUrl);
       const git = new GitEndpoint({
         repos,
         authenticate: (req) => authenticate(state, req),
@@ -129,7 +137,8 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       });
       const queue = createBuildQueue(connection(), prefix);
       closers.push(() => queue.close());
-      const server = createApiServer({ state, apps, releases, processes, sourcesDir: settings.sourcesDir, builds: new BuildService(state, queue), sources: new DeploySources(settings.sourcesDir, settings.caBundle), git, hookToken, log });
+      const oneOffs = new OneOffService(state, scheduler, log);
+      const server = createApiServer({ state, apps, releases, processes, oneOffs, resources: new ResourceService(state, scheduler, processes, releases, log), storage: new StorageService(state, scheduler, processes, log), logs: new LogService(state, scheduler), plugins, sourcesDir: settings.sourcesDir, initialDomain: settings.domain, builds: new BuildService(state, queue), sources: new DeploySources(settings.sourcesDir, settings.caBundle), git, hookToken, log });
       await listen(server, settings.apiPort);
       closers.push(
         () =>
@@ -140,6 +149,8 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
             setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
           }),
       );
+      // Closers run last-first: one-off runs end before the server waits for its connections, theirs included.
+      closers.push(() => oneOffs.close());
       // After a daemon or dockerd restart, or a crash: container IPs may have changed, instances may be gone.
       const reconciler = startReconciler(processes, RECONCILE_INTERVAL_MS, log);
       const events = watchContainerEvents(docker, settings.instance, () => reconciler.poke(), () => reconciler.poke(), log);
@@ -157,7 +168,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
         table.refresh(app).catch((err: unknown) => log.warn({ err, app }, 'route refresh failed'));
       });
       await table.load();
-      const router = new Router(table, log);
+      const router = new Router(table, log, { trustedProxies: settings.trustedProxies });
       await router.listen({ port: settings.httpPort });
       closers.push(() => router.close());
       log.info({ port: settings.httpPort, domain: settings.domain }, 'router listening');
@@ -168,12 +179,12 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       const dockerRoot = (await docker.info().then((i: { DockerRootDir?: string }) => i.DockerRootDir, () => undefined)) ?? '/var/lib/docker';
       const worker = startBuildWorker(
         connection(),
-        { state, builder, images, releases, log },
+        { state, builder, images, releases, log, plugins },
         {
           prefix,
           concurrency: settings.buildConcurrency,
           timeoutSec: settings.buildTimeoutSec,
-          appUrl,
+          appUrl: (app) => urls.primary(app),
           keepReleases: settings.keepReleases,
           minFreeDiskMb: settings.minFreeDiskMb,
           // Docker's data dir may not be visible from here (a remote engine); PIER_HOME always is.

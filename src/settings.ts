@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { trustedProxyProblem } from './router/trusted-proxies.js';
 
 /** Ports are plain decimal numbers; an empty value means "use the default". */
 const port = z.preprocess(
@@ -12,6 +13,18 @@ const port = z.preprocess(
     .pipe(z.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)'))
     .optional(),
 );
+
+/** Comma-separated IPs and CIDR ranges; empty means none. */
+const trustedProxies = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((e) => e.trim()).filter((e) => e !== ''))
+  .superRefine((entries, ctx) => {
+    for (const entry of entries) {
+      const problem = trustedProxyProblem(entry);
+      if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    }
+  });
 
 const schema = z.object({
   PIER_API_PORT: port.transform((v) => v ?? 7780),
@@ -27,6 +40,7 @@ const schema = z.object({
   PIER_KEEP_RELEASES: z.coerce.number().int().min(1, 'at least 1 (the current release)').default(5),
   PIER_MIN_FREE_DISK_MB: z.coerce.number().int().min(0, 'megabytes, 0 or more').default(1024),
   PIER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PIER_TRUSTED_PROXIES: trustedProxies,
 });
 
 export interface Settings {
@@ -47,6 +61,8 @@ export interface Settings {
   /** Builds refuse to start with less free disk than this (MB) for Docker's data or PIER_HOME. */
   minFreeDiskMb: number;
   logLevel: string;
+  /** Peers (IPs, CIDR ranges) whose X-Forwarded-* headers the router keeps; from anyone else they are replaced. */
+  trustedProxies: string[];
   reposDir: string;
   hooksDir: string;
   sourcesDir: string;
@@ -77,6 +93,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     keepReleases: e.PIER_KEEP_RELEASES,
     minFreeDiskMb: e.PIER_MIN_FREE_DISK_MB,
     logLevel: e.PIER_LOG_LEVEL,
+    trustedProxies: e.PIER_TRUSTED_PROXIES,
     reposDir: path.join(home, 'repos'),
     hooksDir: path.join(home, 'hooks'),
     sourcesDir: path.join(home, 'sources'),

@@ -23,8 +23,8 @@
  *   build    "Building"        → "-----> Compressing image"  (build container, buildpack compile)
  *   image    "Compressing"     → "-----> Deploying"          (docker commit of the build container)
  *   start    "Deploying"       → "Starting web.1"            (release record, scheduler prep)
- *   health   "Starting web.1"  → "web.1 answers at"          (docker create + start, app boot, probe)
- *   switch   "answers at"      → new release served by the router (route update, pub/sub, router)
+ *   health   "Starting web.1"  → "web.1 accept connections"  (docker create + start, app boot, probe)
+ *   switch   "accept connections" → new release served by the router (route update, pub/sub, router)
  *
  * Order: (a) once, then BENCH_REPEATS (3) interleaved rounds of {(b), (c), reference}, so a slow
  * spell of a shared machine hits every measure alike; (b) and (c) are medians. A push that fails, or
@@ -37,7 +37,7 @@
  * aborts with a message and still cleans up.
  */
 import { spawn } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +45,9 @@ import { performance } from 'node:perf_hooks';
 import Docker from 'dockerode';
 import { containerAddress } from '../../src/scheduler/docker-network.js';
 import { hardenedHostConfig } from '../../src/scheduler/docker-security.js';
-import { TestPier, commitAll, removeInstance, repoRoot, run } from '../../test/helpers/test-pier.js';
+import { TestPier, removeInstance, repoRoot, run } from '../../test/helpers/test-pier.js';
+import { indent, killGroup, median } from '../lib/common.js';
+import { fixtureVersion, versionCommit } from '../lib/express-fixture.js';
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? 200) * 1000;
@@ -82,18 +84,6 @@ const watchdog = setTimeout(() => {
 }, BUDGET_MS + CLEANUP_MS + 5000);
 watchdog.unref();
 
-/**
- * Kills a child's whole process group. Killing `git push` alone is not enough: its
- * git-remote-http child keeps the output pipes open and waits on the server.
- */
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 // A closed stdout (say, piped into head) must not kill the run before it has cleaned up.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 process.once('SIGINT', () => abort.abort(new BenchAbort('interrupted (SIGINT)')));
@@ -110,19 +100,6 @@ function stepTimeout(step: string, capMs: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number | undefined) => (ms === undefined || !Number.isFinite(ms) ? 'n/a' : (ms / 1000).toFixed(2));
 const ratio = (ms: number, refMs: number) => (Number.isFinite(ms) && Number.isFinite(refMs) && refMs > 0 ? `${(ms / refMs).toFixed(1)}x` : 'n/a');
-function median(values: number[]): number {
-  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-}
-
-const indent = (text: string) =>
-  text
-    .trimEnd()
-    .split('\n')
-    .map((l) => `    | ${l.trimEnd()}`)
-    .join('\n');
 
 interface Timed {
   code: number;
@@ -158,7 +135,7 @@ function timedRun(
     let failure: Error | undefined;
     const pending = { out: '', err: '' };
     const scan = (line: string, at: number) => {
-      const step = /^(?:remote: )?((?:----->|=====>) .*?|\s+(?:Releasing v|Starting web|web\.\d+ answers|Stopping \d).*?)\s*$/.exec(line);
+      const step = /^(?:remote: )?((?:----->|=====>) .*?|\s+(?:Releasing v|Starting web|web\.\d+ accept connections|Traffic switched|Stopping \d).*?)\s*$/.exec(line);
       if (step) steps.push({ at, line: step[1]!.replace(/^\s+/, '  ') });
       for (const [name, re] of Object.entries(opts.marks ?? {})) if (marks[name] === undefined && re.test(line)) marks[name] = at;
     };
@@ -305,7 +282,7 @@ const pushMarks = {
   compressing: /^remote: -----> Compressing image/,
   deploying: /^remote: -----> Deploying/,
   starting: /^remote: \s+Starting web\.1/,
-  answers: /^remote: \s+web\.1 answers at /,
+  answers: /^remote: \s+web\.1 accept connections/,
   deployed: /^remote: =====> Application deployed in/,
 };
 const pushMarkLines: Record<keyof typeof pushMarks, string> = {
@@ -313,7 +290,7 @@ const pushMarkLines: Record<keyof typeof pushMarks, string> = {
   compressing: '-----> Compressing image',
   deploying: '-----> Deploying',
   starting: 'Starting web.1',
-  answers: 'web.1 answers at',
+  answers: 'web.1 accept connections',
   deployed: '=====> Application deployed in',
 };
 
@@ -380,17 +357,6 @@ async function deploy(pier: TestPier, repo: string, label: string, capMs: number
 
 // ---- the commits -------------------------------------------------------------------------------
 
-const VERSION_LINE = /^const VERSION = '[^']*';$/m;
-
-/** A one-line code change: the VERSION line of server.js. Dependencies (and their cache) stay as they are. */
-async function versionCommit(repo: string, version: string): Promise<void> {
-  const file = path.join(repo, 'server.js');
-  const source = await readFile(file, 'utf8');
-  if (!VERSION_LINE.test(source)) throw new Error(`test/fixtures/${FIXTURE}/server.js has no line matching ${VERSION_LINE}`);
-  await writeFile(file, source.replace(VERSION_LINE, `const VERSION = '${version}';`));
-  await commitAll(repo, `bench: version ${version}`);
-}
-
 /** A commit that changes nothing: git will not push an identical ref, Pier still builds and deploys it. */
 async function emptyCommit(repo: string, label: string): Promise<void> {
   const r = await run('git', ['-c', 'user.name=Pier Bench', '-c', 'user.email=bench@pier.invalid', 'commit', '-q', '--allow-empty', '-m', `bench: ${label}`], {
@@ -398,12 +364,6 @@ async function emptyCommit(repo: string, label: string): Promise<void> {
     timeoutMs: 30_000,
   });
   if (r.code !== 0) throw new Error(`git commit --allow-empty failed: ${r.stderr}`);
-}
-
-async function fixtureVersion(repo: string): Promise<string> {
-  const m = /^const VERSION = '([^']*)';$/m.exec(await readFile(path.join(repo, 'server.js'), 'utf8'));
-  if (!m) throw new Error(`test/fixtures/${FIXTURE}/server.js has no line matching ${VERSION_LINE}`);
-  return m[1]!;
 }
 
 // ---- the reference -----------------------------------------------------------------------------
@@ -478,7 +438,7 @@ const STAGE_LABELS: Record<Stage, string> = {
   build: 'build    → "Compressing image"',
   image: 'image    → "Deploying"',
   start: 'start    → "Starting web.1"',
-  health: 'health   → "answers at"',
+  health: 'health   → "accept connections"',
   switch: 'switch   → served by the router',
 };
 
@@ -553,7 +513,7 @@ function report(first: Deploy, change: Deploy[], same: Deploy[], reference: numb
   const reported = (d: Deploy) => Number(/Application deployed in ([\d.]+)s/.exec(d.push.output)?.[1] ?? NaN) * 1000;
   console.log(row(["(Pier's own \"deployed in\")", secs(reported(first)), secs(median(change.map(reported))), secs(median(same.map(reported))), '', ''], w2));
   console.log('(stage medians are taken per stage, so they need not add up to the median total; "switch" counts from the');
-  console.log(' arrival of the "answers at" line at the pusher, which can trail the route switch itself)');
+  console.log(' arrival of the "accept connections" line at the pusher, which can trail the route switch itself)');
 
   timeline('(a) first deploy, step by step', first);
   timeline('(b) median run, step by step', medianRun(change));

@@ -1,28 +1,34 @@
 /**
- * Router throughput: requests/second through Pier's router against the same upstream hit directly
- * (and through nginx, when installed), measured in the same run, with the same fixed concurrency.
+ * Router throughput: requests/second, p50 and p99 through Pier's router, nginx (when installed; the
+ * hand-written reference config is bench/router/nginx.conf) and a node:http + http-proxy keep-alive
+ * proxy (what Pier's router used to be), all against the same upstream, measured in the same run with
+ * the same fixed concurrency; then how long a route change written to Redis takes to be served.
  *
  *   npx tsx bench/router/run.ts
  *
  * Needs Redis (PIER_TEST_REDIS_URL, default redis://127.0.0.1:6379); uses its own key prefix and
  * deletes it afterwards. Load comes from wrk when installed (apt-get install -y wrk), otherwise from a
- * Node load generator in its own process. Targets are measured in interleaved rounds, so a slow spell
- * of a shared machine hits all of them alike. Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (2),
- * BENCH_CONNECTIONS (32), BENCH_LOADGEN (wrk|node).
+ * Node load generator in its own process; nginx is skipped when absent (apt-get install -y nginx).
+ * Targets are measured in interleaved rounds, so a slow spell of a shared machine hits all of them
+ * alike. Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_LOADGEN (wrk|node),
+ * BENCH_ROUTE_CHANGES (20).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { closedPort, get } from '../../test/helpers/http.js';
+import { close, closedPort, get, listen } from '../../test/helpers/http.js';
 import { testRedisUrl, uniqueInstance } from '../../test/helpers/redis.js';
 import { startRouter, type RunningRouter } from '../../test/helpers/router.js';
+import { median } from '../lib/common.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ROUTE_CHANGES = Number(process.env.BENCH_ROUTE_CHANGES ?? 20);
 const WARMUP_SECONDS = 1;
 const APP = 'bench';
 const HOST = `${APP}.localhost`;
@@ -85,12 +91,12 @@ async function measure(url: string, seconds: number): Promise<Result> {
   return { rps: r.requests / r.seconds, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failures: r.bad + r.errors };
 }
 
-/** Starts a child and resolves with its first stdout line (the upstream prints its port). */
-function startUpstream(): Promise<{ child: ChildProcess; port: number }> {
+/** Starts a bench script in its own process and resolves with the port it prints as its first line. */
+function startScript(script: string, args: string[] = []): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'upstream.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, script), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`the upstream exited early (${code})`)));
+    child.on('exit', (code) => reject(new Error(`${script} exited early (${code})`)));
     createInterface({ input: child.stdout! }).once('line', (line) => resolve({ child, port: Number(line) }));
   });
 }
@@ -109,50 +115,56 @@ function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<
   });
 }
 
+/** Resolves once `port` answers the bench app's "ok", within 5 s. */
+async function answering(port: number, what: string, alive: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    if (!alive()) throw new Error(`${what} exited at start`);
+    if (await get(port, HOST, { agent: false }).then((r) => r.body === 'ok', () => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not answer within 5 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function startNginx(dir: string, upstreamPort: number): Promise<{ child: ChildProcess; port: number }> {
   const port = await closedPort();
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${join(dir, 'body')};
-  proxy_temp_path ${join(dir, 'proxy')};
-  fastcgi_temp_path ${join(dir, 'fastcgi')};
-  uwsgi_temp_path ${join(dir, 'uwsgi')};
-  scgi_temp_path ${join(dir, 'scgi')};
-  upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
-  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-  }
-}
-`,
-  );
+  const template = readFileSync(join(here, 'nginx.conf'), 'utf8');
+  writeFileSync(conf, template.replaceAll('__DIR__', dir).replaceAll('__UPSTREAM_PORT__', String(upstreamPort)).replaceAll('__PORT__', String(port)));
   const child = spawn(nginxBin!, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
   child.on('exit', () => (exited = true));
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    if (exited) throw new Error(`nginx exited at start; see ${join(dir, 'error.log')}`);
-    const ok = await get(port, HOST, { agent: false }).then((r) => r.body === 'ok', () => false);
-    if (ok) return { child, port };
-    if (Date.now() > deadline) {
-      await stop(child);
-      throw new Error('nginx did not answer within 5 s');
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await answering(port, `nginx (see ${join(dir, 'error.log')})`, () => !exited);
+  } catch (err) {
+    await stop(child);
+    throw err;
   }
+  return { child, port };
+}
+
+/**
+ * Milliseconds from a route written to Redis to the router serving the new upstream, over `changes`
+ * flips between two upstreams; polled over a kept-alive connection.
+ */
+async function routeChangeLatencies(router: RunningRouter, upstreams: [string, string], bodies: [string, string], changes: number): Promise<number[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < changes; i++) {
+      const to = (i + 1) % 2;
+      const t0 = performance.now();
+      await router.state.routes.set({ app: APP, upstreams: [upstreams[to]!] });
+      for (;;) {
+        if ((await get(router.port, HOST, { agent })).body === bodies[to]) break;
+        if (performance.now() - t0 > 5000) throw new Error('a route change was not served within 5 s');
+      }
+      latencies.push(performance.now() - t0);
+    }
+  } finally {
+    agent.destroy();
+  }
+  return latencies;
 }
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
@@ -160,28 +172,30 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) :
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'pier-bench-router-'));
   let upstream: { child: ChildProcess; port: number } | undefined;
+  let baseline: { child: ChildProcess; port: number } | undefined;
   let nginx: { child: ChildProcess; port: number } | undefined;
   let router: RunningRouter | undefined;
+  const moved = http.createServer((_req, res) => res.end('moved'));
   try {
-    upstream = await startUpstream();
+    upstream = await startScript('upstream.ts');
+    const upstreamAddress = `127.0.0.1:${upstream.port}`;
     router = await startRouter(testRedisUrl, uniqueInstance('bench'));
     await router.state.apps.create(APP);
-    await router.state.routes.set({ app: APP, upstreams: [`127.0.0.1:${upstream.port}`] });
-    const deadline = Date.now() + 5000;
-    while ((await get(router.port, HOST, { agent: false })).body !== 'ok') {
-      if (Date.now() > deadline) throw new Error('the router did not route the bench app within 5 s');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await router.state.routes.set({ app: APP, upstreams: [upstreamAddress] });
+    await answering(router.port, "Pier's router");
+    baseline = await startScript('http-proxy-baseline.ts', [String(upstream.port), String(CONNECTIONS)]);
+    await answering(baseline.port, 'the http-proxy baseline');
     if (nginxBin) nginx = await startNginx(dir, upstream.port);
 
     const targets: Array<[string, number]> = [
       ['direct', upstream.port],
-      ['pier router', router.port],
       ...(nginx ? ([['nginx', nginx.port]] as Array<[string, number]>) : []),
+      ['http-proxy', baseline.port],
+      ['pier', router.port],
     ];
     const loadgen = wrk ? `wrk, 1 thread` : 'Node load generator (install wrk for steadier figures)';
     console.log(`Router bench: ${CONNECTIONS} keep-alive connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target; load from ${loadgen}`);
-    console.log(`node ${process.version}, ${os.cpus().length} CPUs${nginxBin ? ', nginx 1 worker' : ', nginx not installed'}\n`);
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}${nginxBin ? ', nginx 1 worker' : ', nginx not installed: skipped'}\n`);
 
     for (const [, port] of targets) await measure(`http://127.0.0.1:${port}/`, WARMUP_SECONDS);
     const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
@@ -190,27 +204,43 @@ async function main(): Promise<void> {
     }
 
     const mean = (rs: Result[], key: keyof Result) => rs.reduce((s, r) => s + r[key], 0) / rs.length;
-    console.log(`${'target'.padEnd(12)}  ${'req/s'.padStart(8)}  ${'rounds'.padEnd(18)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  failures`);
+    console.log(`${'target'.padEnd(12)}  ${'req/s'.padStart(8)}  ${'rounds'.padEnd(24)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  failures`);
     for (const [name, rs] of results) {
       const rounds = rs.map((r) => fmt(r.rps)).join(' / ');
       const failures = rs.reduce((s, r) => s + r.failures, 0);
       console.log(
-        `${name.padEnd(12)}  ${fmt(mean(rs, 'rps')).padStart(8)}  ${rounds.padEnd(18)}  ${fmt(mean(rs, 'p50Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'p99Ms'), 2).padStart(7)}  ${failures}`,
+        `${name.padEnd(12)}  ${fmt(mean(rs, 'rps')).padStart(8)}  ${rounds.padEnd(24)}  ${fmt(mean(rs, 'p50Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'p99Ms'), 2).padStart(7)}  ${failures}`,
       );
     }
-    const ratio = (a: string, b: string) => {
-      const perRound = results.get(a)!.map((r, i) => fmt(r.rps / results.get(b)![i]!.rps, 2)).join(' / ');
-      return `${fmt(mean(results.get(a)!, 'rps') / mean(results.get(b)!, 'rps'), 2)}  (rounds: ${perRound})`;
+    /** a/b of the means, with the per-round ratios (same round, same conditions) to show the spread. */
+    const ratio = (a: string, b: string, key: 'rps' | 'p99Ms') => {
+      const perRound = results.get(a)!.map((r, i) => fmt(r[key] / results.get(b)![i]![key], 2)).join(' / ');
+      return `${fmt(mean(results.get(a)!, key) / mean(results.get(b)!, key), 2)}  (rounds: ${perRound})`;
     };
-    console.log(`\nrouter/direct  ${ratio('pier router', 'direct')}`);
-    if (results.has('nginx')) console.log(`router/nginx   ${ratio('pier router', 'nginx')}`);
+    console.log('');
+    if (results.has('nginx')) {
+      console.log(`pier/nginx req/s       ${ratio('pier', 'nginx', 'rps')}   target >= 0.5`);
+      console.log(`pier/nginx p99         ${ratio('pier', 'nginx', 'p99Ms')}   target <= 2`);
+    }
+    console.log(`pier/http-proxy req/s  ${ratio('pier', 'http-proxy', 'rps')}   target >= 2.5`);
+    console.log(`pier/direct req/s      ${ratio('pier', 'direct', 'rps')}`);
+
+    const movedAddress = `127.0.0.1:${await listen(moved)}`;
+    const latencies = await routeChangeLatencies(router, [upstreamAddress, movedAddress], ['ok', 'moved'], ROUTE_CHANGES);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(
+      `\nroute change served after: median ${fmt(median(latencies), 1)} ms, max ${fmt(sorted.at(-1)!, 1)} ms over ${latencies.length} changes   target < 100 ms`,
+    );
+
     const failed = [...results].filter(([, rs]) => rs.some((r) => r.failures > 0)).map(([n]) => n);
     if (failed.length > 0) {
       console.log(`\nWARNING: failed requests against ${failed.join(', ')}; those figures are not comparable.`);
       process.exitCode = 1;
     }
   } finally {
+    await close(moved);
     if (nginx) await stop(nginx.child);
+    if (baseline) await stop(baseline.child);
     if (router) await router.stop();
     if (upstream) await stop(upstream.child);
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { AppImages } from '../build/app-images.js';
 import type { BuildService } from '../build/build-service.js';
 import type { RepoStore } from '../git/repos.js';
+import { noPlugins, type PluginEmitter } from '../plugins/emitter.js';
 import type { ReleaseService } from '../release/release-service.js';
+import type { AppUrls } from '../router/app-urls.js';
 import { runContext } from '../release/run-context.js';
 import type { Scheduler, ProgressFn } from '../scheduler/scheduler.js';
 import type { State } from '../state/index.js';
@@ -27,7 +29,8 @@ export class AppService {
     private readonly scheduler: Scheduler,
     private readonly images: AppImages,
     private readonly releases: ReleaseService,
-    readonly appUrl: (app: string) => string,
+    readonly urls: AppUrls,
+    private readonly plugins: PluginEmitter = noPlugins,
   ) {}
 
   async create(name: string): Promise<void> {
@@ -37,6 +40,7 @@ export class AppService {
     await this.repos.ensure(name);
     // An app without instances answers 503 rather than 404 from the moment it exists.
     await this.state.routes.set({ app: name, upstreams: [] });
+    await this.plugins.emit('app-created', { app: name });
   }
 
   async require(name: string): Promise<void> {
@@ -53,7 +57,7 @@ export class AppService {
     return {
       name,
       createdAt: app.createdAt,
-      url: this.appUrl(name),
+      url: await this.urls.primary(name),
       release: app.currentRelease,
       image: current?.image ?? null,
       commit: current?.commit ?? null,
@@ -76,8 +80,11 @@ export class AppService {
       if (removeVolumes) for (const volume of volumes) await this.scheduler.volumes.remove(volume);
       await this.images.removeAll(name);
       await this.repos.remove(name);
+      await this.state.domains.removeAll(name);
       await this.state.apps.destroy(name, await this.state.builds.ids(name));
       await this.state.routes.remove(name);
+      // Under the lock is safe here: the app is gone, so nothing a handler asks for can wait on it.
+      await this.plugins.emit('app-destroyed', { app: name });
       return removeVolumes ? { keptVolumes: [], removedVolumes: volumes } : { keptVolumes: volumes, removedVolumes: [] };
     } finally {
       await lock.release();
@@ -116,11 +123,14 @@ export class AppService {
       await this.scheduler.stop(from, undefined, (await this.state.processSettings.get(to)).stopTimeoutSec, progress);
       await this.state.routes.remove(from);
       await this.images.untag(from);
-      return { url: this.appUrl(to) };
+      await this.state.domains.move(from, to);
     } finally {
       await newLock.release();
       await lock.release();
     }
+    // After the locks: a handler may change the renamed app's config, which deploys it.
+    await this.plugins.emit('app-renamed', { from, to }, progress);
+    return { url: await this.urls.primary(to) };
   }
 
   /** Builds the app again from its last pushed commit (ps:rebuild); returns the build id. */
@@ -142,6 +152,7 @@ export class AppService {
     await this.state.config.set(name, vars);
     const keys = Object.keys(vars);
     const release = await this.releases.releaseConfig(name, `Set ${keys.join(', ')}`, who, progress);
+    await this.plugins.emit('config-changed', { app: name, set: keys, unset: [], by: who }, progress);
     return { keys, release: release?.version ?? null };
   }
 
@@ -150,6 +161,7 @@ export class AppService {
     const removed = await this.state.config.unset(name, keys);
     if (removed.length === 0) return { keys: [], release: null };
     const release = await this.releases.releaseConfig(name, `Unset ${removed.join(', ')}`, who, progress);
+    await this.plugins.emit('config-changed', { app: name, set: [], unset: removed, by: who }, progress);
     return { keys: removed, release: release?.version ?? null };
   }
 }

@@ -13,3 +13,5 @@ export function tokenFrom(req: http.IncomingMessage): string | undefined {
   }
   return undefined;
 }
+
+export const UNAUTHENTICATED = 'Invalid or missing API token. Set PIER_TOKEN (run "pier token" on the server to print it).';

@@ -26,8 +26,8 @@ export async function readJson(req: http.IncomingMessage): Promise<unknown> {
   }
 }
 
-/** Validates input at the edge; the first problem becomes a 400 that names it. */
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
+/** Validates input at the edge; the first problem becomes a 400 that names it. Schemas may transform (e.g. "512m" → bytes). */
+export function parseWith<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -45,16 +45,17 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 
 /**
  * Streams a long operation as NDJSON: {"progress": line} as it goes, then {"result": …} or
- * {"error": …}. The CLI prints progress lines live.
+ * {"error": …}. The CLI prints progress lines live. `send` adds messages of other kinds (a plugin
+ * command's {"stdout": …}).
  */
 export async function streamOperation(
   res: http.ServerResponse,
-  run: (progress: (line: string) => void) => Promise<unknown>,
+  run: (progress: (line: string) => void, send: (message: object) => void) => Promise<unknown>,
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   const write = (obj: unknown) => res.write(`${JSON.stringify(obj)}\n`);
   try {
-    const result = await run((line) => write({ progress: line }));
+    const result = await run((line) => write({ progress: line }), write);
     write({ result: result ?? null });
   } catch (err) {
     write({ error: (err as Error).message });

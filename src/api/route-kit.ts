@@ -3,8 +3,13 @@ import type { BuildService } from '../build/build-service.js';
 import type { DeploySources } from '../build/deploy-sources.js';
 import type { GitEndpoint } from '../git/git-endpoint.js';
 import type { Logger } from '../log.js';
+import type { LogService } from '../logs/log-service.js';
+import type { PluginHost } from '../plugins/host.js';
+import type { OneOffService } from '../release/one-off-service.js';
 import type { ProcessService } from '../release/process-service.js';
 import type { ReleaseService } from '../release/release-service.js';
+import type { ResourceService } from '../release/resource-service.js';
+import type { StorageService } from '../release/storage-service.js';
 import type { State } from '../state/index.js';
 import { appNameSchema } from '../validation.js';
 import type { AppService } from './app-service.js';
@@ -15,8 +20,16 @@ export interface ApiDeps {
   apps: AppService;
   releases: ReleaseService;
   processes: ProcessService;
+  /** pier run and run:detached. */
+  oneOffs: OneOffService;
+  resources: ResourceService;
+  storage: StorageService;
+  logs: LogService;
+  plugins: PluginHost;
   /** Where sources of builds wait for the worker (PIER_HOME/sources). */
   sourcesDir: string;
+  /** PIER_DOMAIN: the global domain until domains:set-global changes it. */
+  initialDomain: string;
   builds: BuildService;
   sources: DeploySources;
   git: GitEndpoint;

@@ -4,12 +4,19 @@ import { z } from 'zod';
 import { UserError } from '../errors.js';
 import type { State } from '../state/index.js';
 import { appNameSchema } from '../validation.js';
-import { tokenFrom } from './auth.js';
+import { tokenFrom, UNAUTHENTICATED } from './auth.js';
 import { HttpError, parseWith, readJson, sendJson } from './http-utils.js';
 import type { ApiDeps, Route } from './route-kit.js';
 import { appRoutes } from './routes/apps.js';
 import { buildRoutes, streamBuildLog } from './routes/builds.js';
+import { logRoutes } from './routes/logs.js';
+import { domainRoutes } from './routes/domains.js';
+import { pluginRoutes } from './routes/plugins.js';
 import { processRoutes } from './routes/processes.js';
+import { resourceRoutes } from './routes/resources.js';
+import { runRoutes } from './routes/run.js';
+import { storageRoutes } from './routes/storage.js';
+import { createRunEndpoint } from './run-endpoint.js';
 
 export type { ApiDeps } from './route-kit.js';
 
@@ -22,7 +29,7 @@ const pushSchema = z.object({
 
 export function createApiServer(deps: ApiDeps): http.Server {
   const { state, log } = deps;
-  const routes: Route[] = [...appRoutes(deps), ...buildRoutes(deps), ...processRoutes(deps)];
+  const routes: Route[] = [...appRoutes(deps), ...buildRoutes(deps), ...processRoutes(deps), ...domainRoutes(deps), ...logRoutes(deps), ...resourceRoutes(deps), ...storageRoutes(deps), ...runRoutes(deps), ...pluginRoutes(deps)];
 
   /** The pre-receive hook's call: queue a build and stream its log back, ending with the result. */
   const internalPush = async (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -39,9 +46,7 @@ export function createApiServer(deps: ApiDeps): http.Server {
     if (deps.git.matches(req)) return deps.git.handle(req, res);
     if (url.pathname === '/internal/push' && req.method === 'POST') return internalPush(req, res);
     const who = await authenticate(state, req);
-    if (!who) {
-      throw new HttpError(401, 'Invalid or missing API token. Set PIER_TOKEN (run "pier token" on the server to print it).');
-    }
+    if (!who) throw new HttpError(401, UNAUTHENTICATED);
     for (const [method, pattern, handler] of routes) {
       const match = pattern.exec(url.pathname);
       if (match && req.method === method) return handler({ req, res, params: match.slice(1).map(decodeURIComponent), who });
@@ -62,6 +67,8 @@ export function createApiServer(deps: ApiDeps): http.Server {
   });
   // Pushes stream a whole build back; Node's default request timeout would cut long builds.
   server.requestTimeout = 0;
+  // pier run's stdin and output travel over an upgraded connection, authenticated like every request.
+  server.on('upgrade', createRunEndpoint(deps, (req) => authenticate(state, req)));
   return server;
 }
 

@@ -112,7 +112,12 @@ export class AppImages {
 
   /** Untagged layers of this Pier's builds (a Dockerfile build's intermediate images once their tag is gone). */
   private async pruneDangling(): Promise<string[]> {
-    const result = await this.docker.pruneImages({ filters: { dangling: ['true'], label: [`pier.instance=${this.instance}`] } });
+    const filters = { dangling: ['true'], label: [`pier.instance=${this.instance}`] };
+    // Docker runs one prune at a time engine-wide (409 otherwise); another's prune will have done the work, or the next one will.
+    const result = await this.docker.pruneImages({ filters }).catch((err: { statusCode?: number }) => {
+      if (err.statusCode === 409) return { ImagesDeleted: [] };
+      throw err;
+    });
     return (result.ImagesDeleted ?? []).flatMap((d) => (d.Deleted ? [d.Deleted] : []));
   }
 }

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { noPlugins, type PluginEmitter } from '../plugins/emitter.js';
 import type { ReleaseService } from '../release/release-service.js';
 import type { State } from '../state/index.js';
 import type { AppImages } from './app-images.js';
@@ -16,7 +17,7 @@ export interface BuildWorkerOptions {
   prefix: string;
   concurrency: number;
   timeoutSec: number;
-  appUrl: (app: string) => string;
+  appUrl: (app: string) => Promise<string>;
   /** Images of this many latest releases per app are kept; older ones are pruned after each deploy. */
   keepReleases: number;
   /** Builds refuse to start when any of `diskDirs` has less free space than this. */
@@ -30,6 +31,8 @@ export interface BuildWorkerDeps {
   images: AppImages;
   releases: ReleaseService;
   log: Logger;
+  /** pre-build may veto a build; post-build hears of each image built. */
+  plugins?: PluginEmitter;
 }
 
 /** How often builds whose worker died are looked for. */
@@ -130,7 +133,7 @@ async function runBuild(
   closing: AbortSignal,
   track: (work: Promise<void>) => void,
 ): Promise<void> {
-  const { state, builder, images, releases, log } = deps;
+  const { state, builder, images, releases, log, plugins = noPlugins } = deps;
   const { app, buildId, commit } = job;
   const source = describeSource(job.origin, commit);
   const abort = new AbortController();
@@ -165,6 +168,8 @@ async function runBuild(
     await state.builds.update(buildId, { status: 'running', startedAt: new Date().toISOString() });
     write(`-----> Building ${app} from ${sourcePhrase(job.origin, commit)}`);
     await assertFreeDisk(await opts.diskDirs(), opts.minFreeDiskMb);
+    // Before the config is read: a handler's config change reaches this build.
+    await plugins.emit('pre-build', { app, buildId, commit, origin: job.origin }, (line) => write(`       ${line}`));
     const config = await state.config.all(app);
     const builderSettings = await state.builders.get(app);
     await checkCancel();
@@ -182,6 +187,7 @@ async function runBuild(
     clearInterval(watchCancel);
     clearTimeout(timeout);
     throwIfHalted();
+    await plugins.emit('post-build', { app, buildId, commit, image: built.image, processTypes: built.processTypes }, (line) => write(`       ${line}`));
     write('-----> Deploying');
     await releases.release(
       app,
@@ -202,7 +208,7 @@ async function runBuild(
     // Images of instances still draining cannot go yet; they go once those instances have stopped.
     track(releases.settled().then(() => pruneImages(app, deps, opts.keepReleases, () => undefined)));
     write(`=====> Application deployed in ${((Date.now() - started) / 1000).toFixed(1)}s:`);
-    write(`       ${opts.appUrl(app)}`);
+    write(`       ${await opts.appUrl(app)}`);
     await state.builds.finish(buildId, 'succeeded');
   } catch (err) {
     // A build cut short by shutdown was already recorded as interrupted by close().

@@ -16,7 +16,7 @@ export const DETECT_ORDER = ['nodejs', 'python', 'static', 'procfile'];
 /** A buildpack as the user names it: a built-in's name (heroku/ prefix allowed) or a git URL with an optional #ref. */
 export type BuildpackRef = { builtin: string } | { url: string; ref?: string };
 
-const gitUrl = z
+export const gitUrl = z
   .string()
   .regex(/^(https?:\/\/|file:\/\/|ssh:\/\/|git:\/\/|[\w.-]+@[\w.-]+:)\S+$/, 'a git URL (https://, file://, ssh:// or user@host:path), optionally with #ref');
 
@@ -84,7 +84,8 @@ export class BuildpackFetcher {
   }
 }
 
-async function git(args: string[]): Promise<string> {
+/** Runs git with a timeout and no prompts; a failure's message is git's last line of stderr. */
+export async function git(args: string[]): Promise<string> {
   try {
     const { stdout } = await run('git', args, { timeout: GIT_TIMEOUT_MS, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
     return stdout.trim();

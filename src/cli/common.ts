@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { RESULT_MARKER } from '../git/push-protocol.js';
 import { loadSettings } from '../settings.js';
 import { readAdminToken } from '../setup.js';
@@ -28,6 +29,13 @@ export function configKey(value: string): string {
   const parsed = configKeySchema.safeParse(value);
   if (!parsed.success) throw new UsageError(`Invalid config key "${value}": ${parsed.error.issues[0]!.message}`);
   return value;
+}
+
+/** Checks an argument with the schema the API checks it with, so a mistake fails before any request. */
+export function checked<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new UsageError(parsed.error.issues[0]!.message);
+  return parsed.data;
 }
 
 export const out = (text: string): void => void process.stdout.write(`${text}\n`);

@@ -112,7 +112,8 @@ export class ProcessService {
     return release;
   }
 
-  private async locked<T>(app: string, work: () => Promise<T>): Promise<T> {
+  /** Runs `work` holding the app's deploy lock: no deploy, scaling or restart runs meanwhile. */
+  async locked<T>(app: string, work: () => Promise<T>): Promise<T> {
     const lock = await this.state.locks.acquire(app, 'deploy', LOCK_WAIT_MS);
     try {
       return await work();

@@ -1,5 +1,6 @@
 import { releaseCommand } from '../app-json.js';
 import type { Logger } from '../log.js';
+import { noPlugins, type PluginEmitter } from '../plugins/emitter.js';
 import type { ProgressFn, Scheduler } from '../scheduler/scheduler.js';
 import type { State } from '../state/index.js';
 import type { NewRelease, Release } from '../state/release-store.js';
@@ -25,13 +26,27 @@ export class ReleaseService {
     private readonly scheduler: Scheduler,
     private readonly images: ImageCatalog,
     private readonly log: Logger,
+    private readonly plugins: PluginEmitter = noPlugins,
   ) {}
+
+  /**
+   * Deploys a new release between the plugins' pre-release (which may veto it: then no release
+   * is recorded) and post-deploy events. Both run outside the deploy lock, as a handler may
+   * change the app's config, which makes a release of its own.
+   */
+  async release(app: string, input: NewRelease, progress: ProgressFn): Promise<Release> {
+    const { image, description, createdBy, processTypes } = input;
+    await this.plugins.emit('pre-release', { app, image, description, createdBy, processTypes }, progress);
+    const release = await this.deploy(app, input, progress);
+    await this.plugins.emit('post-deploy', { app, version: release.version, image, description, createdBy }, progress);
+    return release;
+  }
 
   /**
    * Records release vN and deploys it: release phase, rollout, then the postdeploy script. A
    * deploy that fails leaves the previous release serving and the new one marked failed.
    */
-  async release(app: string, input: NewRelease, progress: ProgressFn): Promise<Release> {
+  private async deploy(app: string, input: NewRelease, progress: ProgressFn): Promise<Release> {
     const lock = await this.state.locks.acquire(app, 'deploy', DEPLOY_LOCK_WAIT_MS);
     try {
       const release = await this.state.releases.create(app, input);

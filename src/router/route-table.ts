@@ -76,13 +76,20 @@ export class RouteTable {
     return app !== undefined && this.routes.has(app) ? app : undefined;
   }
 
-  /** The next upstream for the app, round-robin; undefined when it has no running web instance. */
-  pick(app: string): string | undefined {
+  /**
+   * The next upstream for the app, round-robin, passing over those `skip` rejects (already tried,
+   * known to be down); undefined when it has no running web instance, or `skip` rejects them all.
+   */
+  pick(app: string, skip?: (upstream: string) => boolean): string | undefined {
     const route = this.routes.get(app);
-    if (!route || route.upstreams.length === 0) return undefined;
-    const upstream = route.upstreams[route.next % route.upstreams.length];
-    route.next = (route.next + 1) % route.upstreams.length;
-    return upstream;
+    if (!route) return undefined;
+    const n = route.upstreams.length;
+    for (let i = 0; i < n; i++) {
+      const upstream = route.upstreams[route.next % n]!;
+      route.next = (route.next + 1) % n;
+      if (!skip || !skip(upstream)) return upstream;
+    }
+    return undefined;
   }
 }
 

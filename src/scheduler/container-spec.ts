@@ -15,11 +15,20 @@ export function runtimeOf(release: Release): ReleaseRuntime {
   return release.runtime ?? BUILDPACK_RUNTIME;
 }
 
+/** What `pier run APP` starts in an image that may lack bash. */
+const IMAGE_SHELL = ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
+
 /**
  * Buildpack images run commands through pier-launch (their ENTRYPOINT), which takes one bash line.
  * Image runtimes keep their ENTRYPOINT: no command keeps the image's CMD, a Procfile command replaces it.
+ * An argv (pier run) follows pier-launch's rules in both: none starts a shell, one word is a shell
+ * line, more run as given (so `pier run app echo "a b"` keeps "a b" one argument).
  */
-export function commandLine(runtime: ReleaseRuntime, command: string): string[] | undefined {
+export function commandLine(runtime: ReleaseRuntime, command: string | string[]): string[] | undefined {
+  if (Array.isArray(command)) {
+    if (runtime.kind === 'buildpack' || command.length > 1) return command;
+    return command.length === 1 ? ['/bin/sh', '-c', command[0]!] : IMAGE_SHELL;
+  }
   if (runtime.kind === 'buildpack') return command === '' ? [] : [command];
   return command === '' ? undefined : ['/bin/sh', '-c', command];
 }
@@ -33,6 +42,24 @@ function restartPolicy(policy: RestartPolicy): Docker.HostRestartPolicy {
   return policy.name === 'on-failure' ? { Name: 'on-failure', MaximumRetryCount: policy.maxRetries } : { Name: policy.name };
 }
 
+/** Memory and CPU of a process type's containers. */
+function resourceConfig(settings: ProcessSettings, process: string): Required<Pick<Docker.HostConfig, 'Memory' | 'MemorySwap' | 'NanoCpus'>> {
+  const limits = limitsFor(settings, process);
+  // Swap as large as memory means no swap: the limit is all an app gets, and it cannot page the host's disk.
+  return { Memory: limits.memory, MemorySwap: limits.memory, NanoCpus: Math.round(limits.cpus * 1e9) };
+}
+
+/**
+ * What `docker update` changes on an instance of `process` so it runs with the current settings
+ * without a restart. Docker reads NanoCpus 0 as "unchanged", so a CPU cap is lifted by capping
+ * at every core of the host; instances started later get no cap at all.
+ */
+export function liveUpdate(settings: ProcessSettings, process: string, currentNanoCpus: number, hostCpus: number) {
+  const resources = resourceConfig(settings, process);
+  const lift = resources.NanoCpus === 0 && currentNanoCpus > 0;
+  return { ...resources, NanoCpus: lift ? hostCpus * 1e9 : resources.NanoCpus, RestartPolicy: restartPolicy(settings.restartPolicy) };
+}
+
 export interface InstanceSpec {
   /** Docker object namespace (PIER_INSTANCE). */
   instance: string;
@@ -42,21 +69,24 @@ export interface InstanceSpec {
   process: string;
   /** 1-based: web.1, web.2, … */
   index: number;
-  command: string;
+  /** A Procfile command line, or the argv of a one-off run. */
+  command: string | string[];
   settings: ProcessSettings;
   /** Config every app gets (config:set --global); the app's own values win. */
   globalConfig: Record<string, string>;
   /** Named volumes mounted into every instance (storage:mount). */
   mounts: Array<{ volume: string; path: string }>;
-  /** A one-off container (pier run, the release phase) never restarts and is not an instance. */
-  oneOff?: { tty: boolean; interactive: boolean };
+  /**
+   * A one-off container (pier run, the release phase) never restarts, is not an instance, and is
+   * removed when it exits. `unlogged`: its output is kept elsewhere, so Docker keeps no log of it.
+   */
+  oneOff?: { tty: boolean; interactive: boolean; unlogged?: boolean };
   name: string;
 }
 
 /** The Docker create options of one app container, hardened like every Pier container. */
 export function containerSpec(spec: InstanceSpec): Docker.ContainerCreateOptions {
   const runtime = runtimeOf(spec.release);
-  const limits = limitsFor(spec.settings, spec.process);
   const env = { ...spec.globalConfig, ...spec.release.config, PORT: String(runtime.port), DYNO: `${spec.process}.${spec.index}` };
   return {
     name: spec.name,
@@ -85,9 +115,11 @@ export function containerSpec(spec: InstanceSpec): Docker.ContainerCreateOptions
       Init: true,
       NetworkMode: spec.network,
       RestartPolicy: spec.oneOff ? { Name: 'no' } : restartPolicy(spec.settings.restartPolicy),
-      Memory: limits.memory,
-      NanoCpus: Math.round(limits.cpus * 1e9),
-      Binds: spec.mounts.map((m) => `${m.volume}:${m.path}`),
+      AutoRemove: spec.oneOff !== undefined,
+      ...(spec.oneOff?.unlogged ? { LogConfig: { Type: 'none', Config: {} } } : {}),
+      ...resourceConfig(spec.settings, spec.process),
+      // nocopy: Docker would otherwise fill an empty volume from the image, and hand the folder to the image's owner of that path.
+      Binds: spec.mounts.map((m) => `${m.volume}:${m.path}:nocopy`),
     }),
   };
 }

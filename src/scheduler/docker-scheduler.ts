@@ -1,15 +1,18 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { HealthCheck } from '../app-json.js';
 import type { Logger } from '../log.js';
 import type { Release } from '../state/release-store.js';
 import type { RouteStore } from '../state/route-store.js';
-import { containerSpec, DEFAULT_PORT, runtimeOf } from './container-spec.js';
+import { containerSpec, DEFAULT_PORT, liveUpdate, runtimeOf, type InstanceSpec } from './container-spec.js';
 import { demuxDockerFrames } from './docker-log-frames.js';
+import { followContainerLogs, recentContainerLogs } from './docker-logs.js';
 import { containerAddress, ensureNetwork } from './docker-network.js';
-import { runToCompletion } from './docker-one-off.js';
+import { runToCompletion, startOneOff } from './docker-one-off.js';
+import { DockerVolumes } from './docker-volumes.js';
 import { runChecks, waitForPort, type CheckOutcome } from './health-check.js';
-import type { Instance, InstanceStatus, ProgressFn, RunContext, Scheduler } from './scheduler.js';
+import type { AppliedSettings, HostCapacity, Instance, InstanceStatus, OneOffRequest, OneOffSession, ProgressFn, RunContext, Scheduler } from './scheduler.js';
+import type { LogCursor, LogLine } from './log-lines.js';
 import { UserError } from '../errors.js';
 
 export { DEFAULT_PORT, runtimeOf } from './container-spec.js';
@@ -47,13 +50,16 @@ const instanceName = (c: Docker.ContainerInfo) => `${label(c, 'process')}.${labe
 export class DockerScheduler implements Scheduler {
   private readonly retiring = new Map<string, Promise<void>>();
   private readonly backoff = new Map<string, { failures: number; nextAt: number }>();
+  readonly volumes: DockerVolumes;
 
   constructor(
     private readonly docker: Docker,
     private readonly routes: RouteStore,
     private readonly opts: DockerSchedulerOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.volumes = new DockerVolumes(docker, opts.instance);
+  }
 
   async deploy(app: string, release: Release, ctx: RunContext, progress: ProgressFn, only?: string[]): Promise<void> {
     await ensureNetwork(this.docker, this.opts.network, this.opts.instance);
@@ -109,22 +115,34 @@ export class DockerScheduler implements Scheduler {
   }
 
   async runOnce(app: string, release: Release, ctx: RunContext, command: string, onLine: (line: string) => void, timeoutMs: number): Promise<number> {
+    const options = await this.oneOffOptions(app, release, ctx, command, 1, { tty: false, interactive: false });
+    return (await runToCompletion(this.docker, options, onLine, timeoutMs)).exitCode;
+  }
+
+  async startOneOff(app: string, release: Release, ctx: RunContext, run: OneOffRequest): Promise<OneOffSession> {
+    // Heroku numbers one-off dynos at random (run.4821): two runs at once rarely share a DYNO.
+    const index = randomInt(1000, 10_000);
+    const options = await this.oneOffOptions(app, release, ctx, run.argv, index, { tty: run.tty, interactive: run.stdin, unlogged: run.unlogged });
+    return startOneOff(this.docker, options, `run.${index}`);
+  }
+
+  private async oneOffOptions(app: string, release: Release, ctx: RunContext, command: string | string[], index: number, oneOff: InstanceSpec['oneOff']) {
     await ensureNetwork(this.docker, this.opts.network, this.opts.instance);
-    const options = containerSpec({
+    await this.volumes.prepare(app, release, ctx.mounts);
+    return containerSpec({
       instance: this.opts.instance,
       network: this.opts.network,
       app,
       release,
       process: 'run',
-      index: 1,
+      index,
       command,
       settings: ctx.settings,
       globalConfig: ctx.globalConfig,
       mounts: ctx.mounts,
-      oneOff: { tty: false, interactive: false },
-      name: `${this.opts.instance}-${app}-run-${randomBytes(4).toString('hex')}`,
+      oneOff,
+      name: `${this.opts.instance}-${app}-run-${index}-${randomBytes(4).toString('hex')}`,
     });
-    return (await runToCompletion(this.docker, options, onLine, timeoutMs)).exitCode;
   }
 
   async reconcile(app: string, release: Release, ctx: RunContext): Promise<string[]> {
@@ -145,6 +163,8 @@ export class DockerScheduler implements Scheduler {
           if (c.State === 'running' && Date.now() - c.Created * 1000 > STABLE_MS) this.backoff.delete(slot);
           continue;
         }
+        // With restart policy "no", a crashed instance stays down (its logs stay readable); only a missing one is replaced.
+        if (c && ctx.settings.restartPolicy.name === 'no' && c.State === 'exited') continue;
         const wait = this.backoff.get(slot);
         if (wait && Date.now() < wait.nextAt) continue;
         const failures = (wait?.failures ?? 0) + (c ? 1 : 0);
@@ -211,8 +231,38 @@ export class DockerScheduler implements Scheduler {
     await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true })));
   }
 
+  recentLogs(app: string, opts: { tail: number; process?: string }): Promise<{ lines: LogLine[]; cursor: LogCursor }> {
+    return recentContainerLogs(this.docker, { instance: this.opts.instance, app, process: opts.process }, opts.tail);
+  }
+
+  followLogs(app: string, cursor: LogCursor, opts: { process?: string; signal: AbortSignal }): AsyncIterable<LogLine> {
+    return followContainerLogs(this.docker, { instance: this.opts.instance, app, process: opts.process }, cursor, opts.signal);
+  }
+
   async settle(): Promise<void> {
     await Promise.all([...this.retiring.values()]);
+  }
+
+  async applySettings(app: string, ctx: RunContext): Promise<AppliedSettings> {
+    const { cpus } = await this.capacity();
+    const result: AppliedSettings = { updated: [], failed: [] };
+    for (const c of await this.containers(app)) {
+      const container = this.docker.getContainer(c.Id);
+      try {
+        const { HostConfig } = await container.inspect();
+        await container.update(liveUpdate(ctx.settings, label(c, 'process'), HostConfig.NanoCpus ?? 0, cpus));
+        result.updated.push(instanceName(c));
+      } catch (err) {
+        // A memory limit below what the instance uses now is one reason; its next start applies the settings.
+        result.failed.push({ name: instanceName(c), reason: (err as Error).message.replace(/^\(HTTP code \d+\)[^-]*- /, '').trim() });
+      }
+    }
+    return result;
+  }
+
+  async capacity(): Promise<HostCapacity> {
+    const info = (await this.docker.info()) as { NCPU: number; MemTotal: number };
+    return { cpus: info.NCPU, memory: info.MemTotal };
   }
 
   /** Points the route at the serving web instances of `version`; true when that changed it. */
@@ -270,6 +320,7 @@ export class DockerScheduler implements Scheduler {
 
   private async startInstance(app: string, release: Release, ctx: RunContext, process: string, index: number): Promise<Started> {
     const name = `${process}.${index}`;
+    await this.volumes.prepare(app, release, ctx.mounts);
     const container = await this.docker.createContainer(
       containerSpec({
         instance: this.opts.instance,
@@ -287,12 +338,17 @@ export class DockerScheduler implements Scheduler {
     );
     await container.start();
     const startedAt = Date.now();
-    const ip = containerAddress(await container.inspect(), this.opts.network);
-    if (!ip) {
+    const info = await container.inspect();
+    const ip = containerAddress(info, this.opts.network);
+    // Only web instances are reached over the network; a worker that already exited is the reconciler's to restart.
+    if (!ip && process === 'web') {
+      const tail = await this.tailLogs(container, 20);
       await container.remove({ force: true }).catch(() => undefined);
-      throw new DeployError(`${name} got no address on network ${this.opts.network}`);
+      throw new DeployError(
+        info.State.Running ? `${name} got no address on network ${this.opts.network}` : `${name} exited at once (exit ${info.State.ExitCode}); the previous release keeps serving. Last log lines:\n${tail}`,
+      );
     }
-    return { container, name, process, address: `${ip}:${runtimeOf(release).port}`, startedAt };
+    return { container, name, process, address: ip ? `${ip}:${runtimeOf(release).port}` : '', startedAt };
   }
 
   /** Containers of the app's processes (not one-off runs nor builds), except those being retired. */

@@ -10,6 +10,9 @@ export interface LogLine {
   line: string;
 }
 
+/** Where the output of each container was read up to: container id → time of its last line ("" for none). */
+export type LogCursor = Record<string, string>;
+
 const UTC = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
 const WITH_OFFSET = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?[+-]\d\d:\d\d$/;
 

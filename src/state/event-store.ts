@@ -23,8 +23,14 @@ export class EventStore {
   /** The last `count` events, oldest first, with the stream id to follow from. */
   async tail(app: string, count: number): Promise<{ events: AppEvent[]; last: string }> {
     const entries = await this.redis.xrevrange(this.keys.events(app), '+', '-', 'COUNT', count);
-    const events = entries.reverse().map(([, fields]) => toEvent(fields));
-    return { events, last: entries.length > 0 ? entries[0]![0] : '0' };
+    // Newest first, as XREVRANGE answers: read the id before reversing in place.
+    const last = entries[0]?.[0] ?? '0';
+    return { events: entries.reverse().map(([, fields]) => toEvent(fields)), last };
+  }
+
+  /** A connection of its own for next() to block on, named (`<instance>:events-reader`) so a leaked one shows in CLIENT LIST. */
+  reader(): Redis {
+    return this.redis.duplicate({ connectionName: `${this.keys.prefix}events-reader` });
   }
 
   /** Events after `last`, blocking up to `blockMs` on `reader` (a connection this call may block). */

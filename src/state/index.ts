@@ -9,6 +9,7 @@ import { FormationStore } from './formation-store.js';
 import { ProcessSettingsStore } from './process-settings-store.js';
 import { keyspace, type Keyspace } from './keys.js';
 import { AppLocks } from './lock.js';
+import { PluginStore } from './plugin-store.js';
 import { ReleaseStore } from './release-store.js';
 import { RouteStore } from './route-store.js';
 import { StorageStore } from './storage-store.js';
@@ -28,6 +29,7 @@ export interface State {
   events: EventStore;
   storage: StorageStore;
   domains: DomainStore;
+  plugins: PluginStore;
   routes: RouteStore;
   locks: AppLocks;
 }
@@ -48,6 +50,7 @@ export function createState(redis: Redis, instance: string): State {
     events: new EventStore(redis, keys),
     storage: new StorageStore(redis, keys),
     domains: new DomainStore(redis, keys),
+    plugins: new PluginStore(redis, keys),
     routes: new RouteStore(redis, keys),
     locks: new AppLocks(redis, keys),
   };

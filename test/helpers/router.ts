@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/log.js';
 import { RouteTable } from '../../src/router/route-table.js';
-import { Router } from '../../src/router/router.js';
+import { Router, type RouterSettings } from '../../src/router/router.js';
 import { createState, type State } from '../../src/state/index.js';
 import { connectTestRedis, deleteInstanceKeys } from './redis.js';
 
@@ -14,7 +14,7 @@ export interface RunningRouter {
 }
 
 /** Pier's router wired as src/daemon.ts wires it (route table, pub/sub watch, load), on an ephemeral port. */
-export async function startRouter(redisUrl: string, instance: string, domain = 'localhost'): Promise<RunningRouter> {
+export async function startRouter(redisUrl: string, instance: string, domain = 'localhost', settings: RouterSettings = {}): Promise<RunningRouter> {
   const redis = await connectTestRedis(redisUrl);
   let subscriber: Redis | undefined;
   let router: Router | undefined;
@@ -32,7 +32,7 @@ export async function startRouter(redisUrl: string, instance: string, domain = '
       table.refresh(app).catch(() => undefined);
     });
     await table.load();
-    router = new Router(table, createLogger('silent'));
+    router = new Router(table, createLogger('silent'), settings);
     await router.listen({ port: 0, host: '127.0.0.1' });
     const port = (router.server.address() as AddressInfo).port;
     return { state, port, stop };

@@ -126,11 +126,19 @@ export class TestPier {
     return `http://pier:${token}@127.0.0.1:${this.settings.apiPort}/${app}.git`;
   }
 
-  /** Runs the real CLI (from sources) against this daemon. */
-  cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-    return run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], {
+  /** The program, arguments and env that run the real CLI (from sources) against this daemon. */
+  cliCommand(args: string[], env: NodeJS.ProcessEnv = {}): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
+    return {
+      cmd: process.execPath,
+      args: ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args],
       env: { ...process.env, PIER_URL: this.apiUrl, PIER_TOKEN: this.token, PIER_ENV_FILE: '/nonexistent', ...env },
-    });
+    };
+  }
+
+  /** Runs the real CLI against this daemon; `input` is its stdin (else /dev/null). */
+  cli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> {
+    const cli = this.cliCommand(args, env);
+    return run(cli.cmd, cli.args, { env: cli.env, input });
   }
 
   /** GET through the router with the app's Host header (fetch cannot set Host, so plain http). */

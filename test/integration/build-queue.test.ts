@@ -57,7 +57,7 @@ describe('the build queue', function () {
     const worker = startBuildWorker(
       dup(),
       { state, builder, images, releases, log: createLogger('silent') },
-      { prefix, concurrency: 3, timeoutSec: 60, appUrl: (a) => `http://${a}`, keepReleases: 5, minFreeDiskMb: 0, diskDirs: async () => [] },
+      { prefix, concurrency: 3, timeoutSec: 60, appUrl: async (a) => `http://${a}`, keepReleases: 5, minFreeDiskMb: 0, diskDirs: async () => [] },
     );
     try {
       const service = new BuildService(state, queue);

@@ -20,6 +20,12 @@ function fakeState(routes: Record<string, string[]>): State {
   return fake as unknown as State;
 }
 
+async function tableWith(routes: Record<string, string[]>): Promise<RouteTable> {
+  const table = new RouteTable(fakeState(routes), 'localhost');
+  await table.load();
+  return table;
+}
+
 async function tableFor(apps: string[], domain = 'localhost'): Promise<RouteTable> {
   const table = new RouteTable(fakeState(Object.fromEntries(apps.map((a) => [a, ['10.0.0.2:5000']]))), domain);
   await table.load();
@@ -108,5 +114,26 @@ describe('which app a host name reaches', () => {
   it('unknown names and other apps of the global domain reach nothing', () => {
     expect(resolveHost('nope.apps.test', map)).to.equal(undefined);
     expect(resolveHost('apps.test', map)).to.equal(undefined);
+  });
+});
+
+describe('picking an upstream', () => {
+  it('takes the upstreams in turn', async () => {
+    const table = await tableWith({ web: ['a', 'b', 'c'] });
+    expect([1, 2, 3, 4].map(() => table.pick('web'))).to.deep.equal(['a', 'b', 'c', 'a']);
+  });
+
+  it('passes over those the caller skips (tried, down), keeping the rotation', async () => {
+    const table = await tableWith({ web: ['a', 'b', 'c'] });
+    expect(table.pick('web', (u) => u === 'a')).to.equal('b');
+    expect(table.pick('web', (u) => u === 'a')).to.equal('c');
+    expect(table.pick('web', (u) => u === 'a')).to.equal('b');
+  });
+
+  it('names none when every upstream is skipped, the app has none, or there is no such app', async () => {
+    const table = await tableWith({ web: ['a', 'b'], idle: [] });
+    expect(table.pick('web', () => true)).to.equal(undefined);
+    expect(table.pick('idle')).to.equal(undefined);
+    expect(table.pick('ghost')).to.equal(undefined);
   });
 });

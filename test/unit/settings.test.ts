@@ -19,6 +19,7 @@ describe('settings', () => {
       keepReleases: 5,
       minFreeDiskMb: 1024,
       logLevel: 'info',
+      trustedProxies: [],
       reposDir: '/var/lib/pier/repos',
       hooksDir: '/var/lib/pier/hooks',
       sourcesDir: '/var/lib/pier/sources',
@@ -101,6 +102,15 @@ describe('settings', () => {
     expect(() => loadSettings({ PIER_KEEP_RELEASES: '0' })).to.throw(/PIER_KEEP_RELEASES: at least 1 \(the current release\)/);
     expect(() => loadSettings({ PIER_MIN_FREE_DISK_MB: '-5' })).to.throw(/PIER_MIN_FREE_DISK_MB: megabytes, 0 or more/);
     expect(loadSettings({ PIER_KEEP_RELEASES: '3', PIER_MIN_FREE_DISK_MB: '0' })).to.include({ keepReleases: 3, minFreeDiskMb: 0 });
+  });
+
+  it('trusted proxies are a comma-separated list of IPs and CIDR ranges', () => {
+    expect(loadSettings({ PIER_TRUSTED_PROXIES: ' 10.0.0.0/8, ::1,192.168.1.7 ,' }).trustedProxies).to.deep.equal(['10.0.0.0/8', '::1', '192.168.1.7']);
+  });
+
+  it('a trusted proxy that is no IP or CIDR range is refused, naming the entry', () => {
+    expect(() => loadSettings({ PIER_TRUSTED_PROXIES: '10.0.0.0/8,proxy.example.com' })).to.throw(/PIER_TRUSTED_PROXIES: "proxy\.example\.com" is not an IP address or CIDR range/);
+    expect(() => loadSettings({ PIER_TRUSTED_PROXIES: '10.0.0.0/33' })).to.throw(/PIER_TRUSTED_PROXIES/);
   });
 
   it('a build timeout below one second is refused, naming the unit', () => {

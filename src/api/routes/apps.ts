@@ -14,7 +14,7 @@ export function appRoutes({ state, apps }: ApiDeps): Route[] {
       async ({ req, res }) => {
         const { name } = parseWith(z.object({ name: appNameSchema }), await readJson(req));
         await apps.create(name);
-        sendJson(res, 201, { name, url: apps.appUrl(name) });
+        sendJson(res, 201, { name, url: await apps.urls.primary(name) });
       },
     ],
     ['GET', /^\/api\/apps\/([^/]+)$/, async (ctx) => sendJson(ctx.res, 200, await apps.info(appParam(ctx)))],

@@ -1,0 +1,643 @@
+/**
+ * One client connection through the router's data plane. Requests are served one at a time: read the
+ * head, pick an upstream for that request's Host, write head and body start in one write, stream the
+ * body up and the response down, return the upstream connection to its pool, then take the next
+ * (pipelined) request. Bytes that arrive early wait in `pending`, so a Host change or a pipelined
+ * request never cuts into a response that is still streaming.
+ */
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type net from 'node:net';
+import type { Logger } from '../log.js';
+import { ChunkedBody, LengthBody, NO_BODY, UntilCloseBody, type BodyTracker } from './body-framing.js';
+import { clientRequestId, clientResponseHead, upstreamRequestHead } from './forwarded-heads.js';
+import { pageResponse, type PageStatus } from './pages.js';
+import { isIdempotent, parseRequestHead, type RequestFraming, type RequestHead } from './request-head.js';
+import { parseResponseHead, type ResponseFraming, type ResponseHead } from './response-head.js';
+import type { RouteTable } from './route-table.js';
+import type { TrustedProxies } from './trusted-proxies.js';
+import type { UpstreamHealth } from './upstream-health.js';
+import type { UpstreamConnection, UpstreamOwner, UpstreamPools } from './upstream-pool.js';
+
+export interface Timeouts {
+  /** A kept-alive client connection with no request in progress is closed after this long. */
+  idleMs: number;
+  /** A request head must be complete this long after its first byte, so slow clients (slowloris) cannot hold the router. */
+  headerMs: number;
+  /** A request body that sends nothing for this long is abandoned, and its upstream connection with it. */
+  bodyIdleMs: number;
+  /** Connecting to an upstream; past it the next instance is tried. */
+  connectMs: number;
+  /** From the request reaching the upstream to the response head: past it, 504. */
+  responseMs: number;
+  /** A client that reads nothing of a response for this long lets go of its upstream connection. */
+  writeStallMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = {
+  idleMs: 65_000,
+  headerMs: 10_000,
+  bodyIdleMs: 30_000,
+  connectMs: 5000,
+  responseMs: 30_000,
+  writeStallMs: 60_000,
+};
+
+/** What an access log needs of every request, told once it is over (whatever its outcome). */
+export interface RequestDone {
+  /** Undefined when no app owns the host (or the request could not be read). */
+  app: string | undefined;
+  host: string;
+  method: string;
+  path: string;
+  /** The status the client got; 499 when the client left before a response. */
+  status: number;
+  /** Response bytes sent to the client, head included. */
+  bytes: number;
+  durationMs: number;
+  /** The instance that answered (the last one tried), if any. */
+  upstream: string | undefined;
+  requestId: string;
+}
+
+/** A response the router sends itself instead of proxying (maintenance mode, limits, …). */
+export interface LocalResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface RouterHooks {
+  onRequestDone?: (done: RequestDone) => void;
+  /** Per-app policy, asked before a request is proxied; a response it returns is sent instead. */
+  policy?: (app: string, request: RequestHead, clientIp: string) => LocalResponse | undefined;
+}
+
+export interface ProxyContext {
+  table: RouteTable;
+  pools: UpstreamPools;
+  health: UpstreamHealth;
+  trusted: TrustedProxies;
+  timeouts: Timeouts;
+  hooks: RouterHooks;
+  log: Logger;
+  connections: Set<ClientConnection>;
+}
+
+/** Pipelined bytes held while a response streams; past this the client is paused (back-pressure). */
+const MAX_PENDING = 64 * 1024;
+/** Upstreams tried for one request before a 502. */
+const MAX_ATTEMPTS = 3;
+
+const enum Phase {
+  Head,
+  Proxying,
+  Tunnel,
+  Closed,
+}
+
+const enum Deadline {
+  None,
+  Idle,
+  Header,
+  Connect,
+  BodyIdle,
+  Response,
+  WriteStall,
+}
+
+function requestBody(framing: RequestFraming): BodyTracker {
+  if (framing.kind === 'length') return new LengthBody(framing.length);
+  return framing.kind === 'chunked' ? new ChunkedBody() : NO_BODY;
+}
+
+function responseBody(framing: ResponseFraming): BodyTracker {
+  switch (framing.kind) {
+    case 'length':
+      return new LengthBody(framing.length);
+    case 'chunked':
+      return new ChunkedBody();
+    case 'close':
+      return new UntilCloseBody();
+    default:
+      return NO_BODY;
+  }
+}
+
+const concat = (a: Buffer | undefined, b: Buffer) => (a === undefined ? b : Buffer.concat([a, b]));
+
+/** `::ffff:10.0.0.1` (an IPv4 peer of a dual-stack listener) as apps expect it: `10.0.0.1`. */
+const plainIp = (address: string | undefined) => (address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : (address ?? ''));
+
+export class ClientConnection implements UpstreamOwner {
+  /** When `onDeadline` is due (ms since the epoch); the router sweeps connections for it. */
+  deadline = Infinity;
+  private deadlineKind = Deadline.None;
+  private phase = Phase.Head;
+  /** Received and not consumed yet: the start of the next request. */
+  private pending: Buffer | undefined;
+  private scanFrom = 0;
+  private closeAfter = false;
+  private clientEnded = false;
+  private readonly clientIp: string;
+  private readonly trusted: boolean;
+  private readonly localPort: number;
+  private readonly skipTriedOrDown = (u: string) => this.tried.includes(u) || this.ctx.health.isDown(u, Date.now());
+  private readonly skipTried = (u: string) => this.tried.includes(u);
+
+  // The exchange in progress.
+  private req: RequestHead | undefined;
+  private app: string | undefined;
+  private requestId = '';
+  private startMs = 0;
+  private reqBody: BodyTracker = NO_BODY;
+  /** The body bytes that came with the head: written with it, and again on a retry when they are the whole body. */
+  private replay: Buffer | undefined;
+  private replayable = false;
+  private up: UpstreamConnection | undefined;
+  private upstream = '';
+  private tried: string[] = [];
+  private attempts = 0;
+  private resHead: ResponseHead | undefined;
+  private resBuf: Buffer | undefined;
+  private resScan = 0;
+  private resBody: BodyTracker = NO_BODY;
+  private upstreamReusable = false;
+  /** Some of the response (an interim 1xx included) reached the client: a failure can no longer become an error page. */
+  private sent = false;
+  private status = 0;
+  private bytes = 0;
+
+  constructor(private readonly socket: net.Socket, private readonly ctx: ProxyContext) {
+    socket.setNoDelay(true);
+    this.clientIp = plainIp(socket.remoteAddress);
+    this.trusted = ctx.trusted.trusts(socket.remoteAddress);
+    this.localPort = socket.localPort ?? 0;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('drain', () => this.onClientDrain());
+    socket.on('error', () => undefined); // 'close' follows, and handles it
+    socket.on('close', () => this.onClose());
+    this.setDeadline(Deadline.Idle, Date.now() + ctx.timeouts.idleMs);
+    ctx.connections.add(this);
+  }
+
+  /** The router is closing: an idle connection goes now, a busy one after its response. */
+  shutdown(): void {
+    if (this.phase === Phase.Proxying) this.closeAfter = true;
+    else this.socket.destroy();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  onDeadline(now: number): void {
+    const kind = this.deadlineKind;
+    this.setDeadline(Deadline.None, Infinity);
+    switch (kind) {
+      case Deadline.Connect:
+        this.upstreamFailed(this.detachUpstream(), now);
+        return;
+      case Deadline.Response:
+        this.detachUpstream().destroy();
+        if (this.sent) this.socket.destroy();
+        else this.answerThenServe(504);
+        return;
+      case Deadline.BodyIdle:
+      case Deadline.WriteStall:
+        this.up?.destroy();
+        this.up = undefined;
+        this.socket.destroy();
+        return;
+      case Deadline.Idle:
+      case Deadline.Header:
+        this.socket.destroy();
+        return;
+    }
+  }
+
+  private setDeadline(kind: Deadline, at: number): void {
+    this.deadlineKind = kind;
+    this.deadline = at;
+  }
+
+  /** The deadline that governs an exchange in flight, from what it is waiting for. */
+  private armProxyDeadline(now: number): void {
+    const t = this.ctx.timeouts;
+    if (this.up && !this.up.connected) this.setDeadline(Deadline.Connect, now + t.connectMs);
+    else if (!this.reqBody.done) this.setDeadline(Deadline.BodyIdle, now + t.bodyIdleMs);
+    else if (!this.resHead) this.setDeadline(Deadline.Response, now + t.responseMs);
+    else this.setDeadline(Deadline.None, Infinity);
+  }
+
+  private onData(chunk: Buffer): void {
+    switch (this.phase) {
+      case Phase.Head:
+        this.pending = concat(this.pending, chunk);
+        this.serve();
+        return;
+      case Phase.Proxying:
+        if (!this.reqBody.done) {
+          this.forwardBody(chunk);
+        } else {
+          this.pending = concat(this.pending, chunk);
+          if (this.pending.length > MAX_PENDING) this.socket.pause();
+        }
+        return;
+      case Phase.Tunnel:
+        if (this.up && !this.up.socket.write(chunk)) this.socket.pause();
+        return;
+    }
+  }
+
+  /** Serves the requests waiting in `pending`, as long as each is answered at once (error pages). */
+  private serve(): void {
+    while (this.phase === Phase.Head && this.pending !== undefined) {
+      const parsed = parseRequestHead(this.pending, 0, this.scanFrom);
+      if (parsed.kind === 'incomplete') {
+        this.scanFrom = parsed.scanFrom;
+        if (this.clientEnded) this.close();
+        else if (this.deadlineKind !== Deadline.Header) this.setDeadline(Deadline.Header, Date.now() + this.ctx.timeouts.headerMs);
+        return;
+      }
+      if (parsed.kind === 'invalid') {
+        this.reject(parsed.status, parsed.reason);
+        return;
+      }
+      const rest = parsed.end < this.pending.length ? this.pending.subarray(parsed.end) : undefined;
+      this.pending = undefined;
+      this.scanFrom = 0;
+      this.begin(parsed.head, rest);
+    }
+  }
+
+  /** Starts the record of an exchange: a request, or bytes that could not be read as one. */
+  private reset(head: RequestHead | undefined, now: number): void {
+    this.req = head;
+    this.startMs = now;
+    this.requestId = (head && clientRequestId(head)) ?? randomUUID();
+    this.app = undefined;
+    this.upstream = '';
+    this.tried = [];
+    this.attempts = 0;
+    this.sent = false;
+    this.status = 0;
+    this.bytes = 0;
+  }
+
+  private begin(head: RequestHead, rest: Buffer | undefined): void {
+    const now = Date.now();
+    this.reset(head, now);
+    if (head.close) this.closeAfter = true;
+    this.reqBody = requestBody(head.framing);
+    this.replay = undefined;
+    if (rest) {
+      const end = this.reqBody.feed(rest, 0);
+      if (end === -1) return this.reject(400, 'malformed chunked body');
+      if (end > 0) this.replay = end === rest.length ? rest : rest.subarray(0, end);
+      if (end < rest.length) this.pending = rest.subarray(end);
+    }
+    this.replayable = this.reqBody.done;
+    this.phase = Phase.Proxying;
+    const app = this.ctx.table.appFor(head.host);
+    if (!app) return this.answer(404);
+    this.app = app;
+    const local = this.ctx.hooks.policy?.(app, head, this.clientIp);
+    if (local) return this.sendLocal(local);
+    this.connect(now);
+  }
+
+  private connect(now: number): void {
+    const app = this.app!;
+    const upstream = this.ctx.table.pick(app, this.skipTriedOrDown) ?? this.ctx.table.pick(app, this.skipTried);
+    if (upstream === undefined) return this.answer(this.attempts === 0 ? 503 : 502);
+    this.attempts++;
+    this.upstream = upstream;
+    this.tried.push(upstream);
+    this.resHead = undefined;
+    this.resBuf = undefined;
+    this.resScan = 0;
+    const conn = this.ctx.pools.get(upstream).acquire(this);
+    this.up = conn;
+    const head = upstreamRequestHead(this.req!, {
+      clientIp: this.clientIp,
+      trusted: this.trusted,
+      localPort: this.localPort,
+      requestId: this.requestId,
+      startMs: this.startMs,
+    });
+    const s = conn.socket;
+    s.cork();
+    s.write(head, 'latin1');
+    if (this.replay) s.write(this.replay);
+    s.uncork();
+    if (!this.replayable) this.replay = undefined;
+    this.armProxyDeadline(now);
+  }
+
+  private forwardBody(chunk: Buffer): void {
+    const end = this.reqBody.feed(chunk, 0);
+    if (end === -1) {
+      // The upstream has part of a request it must never see completed.
+      this.detachUpstream().destroy();
+      if (this.sent) this.socket.destroy();
+      else this.reject(400, 'malformed chunked body');
+      return;
+    }
+    if (end < chunk.length) this.pending = concat(this.pending, chunk.subarray(end));
+    if (end > 0 && !this.up!.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.socket.pause();
+    if (this.deadlineKind === Deadline.BodyIdle || this.reqBody.done) this.armProxyDeadline(Date.now());
+  }
+
+  onUpstreamConnect(): void {
+    this.armProxyDeadline(Date.now());
+  }
+
+  onUpstreamData(chunk: Buffer): void {
+    if (this.phase === Phase.Tunnel) {
+      this.bytes += chunk.length;
+      if (!this.socket.write(chunk)) this.up!.socket.pause();
+    } else if (this.resHead === undefined) {
+      this.readResponseHead(chunk);
+    } else {
+      this.forwardResponse(chunk, 0);
+    }
+  }
+
+  private readResponseHead(chunk: Buffer): void {
+    const buf = concat(this.resBuf, chunk);
+    let start = 0;
+    for (;;) {
+      const parsed = parseResponseHead(buf, start, this.req!.method, this.resScan);
+      if (parsed.kind === 'incomplete') {
+        this.resBuf = start === 0 ? buf : buf.subarray(start);
+        this.resScan = parsed.scanFrom - start;
+        return;
+      }
+      this.resBuf = undefined;
+      this.resScan = 0;
+      if (parsed.kind === 'invalid') return this.badGateway(parsed.reason);
+      const head = parsed.head;
+      if (head.status < 200 && head.status !== 101) {
+        // Interim responses (100 Continue, 103 Early Hints) go on to the client; the final one follows.
+        this.write(clientResponseHead(head, { close: false, keepAlive10: false }));
+        start = parsed.end;
+        this.resScan = start;
+        continue;
+      }
+      if (head.status === 101) {
+        if (!this.req!.websocket) return this.badGateway('101 to a request that asked for no upgrade');
+        return this.startTunnel(head, buf, parsed.end);
+      }
+      this.resHead = head;
+      this.status = head.status;
+      this.resBody = responseBody(head.framing);
+      this.upstreamReusable = head.reusable;
+      if (head.framing.kind === 'close') this.closeAfter = true;
+      const end = this.resBody.feed(buf, parsed.end);
+      if (end === -1) return this.badGateway('malformed chunked response');
+      const text = clientResponseHead(head, { close: this.closeAfter, keepAlive10: this.req!.keepAlive10 });
+      const s = this.socket;
+      s.cork();
+      this.write(text);
+      if (end > parsed.end) {
+        s.write(buf.subarray(parsed.end, end));
+        this.bytes += end - parsed.end;
+      }
+      s.uncork();
+      if (this.resBody.done) this.responseComplete(end < buf.length);
+      else if (s.writableNeedDrain) this.stall();
+      else this.armProxyDeadline(Date.now());
+      return;
+    }
+  }
+
+  private forwardResponse(chunk: Buffer, start: number): void {
+    const end = this.resBody.feed(chunk, start);
+    if (end === -1) {
+      this.ctx.log.debug({ upstream: this.upstream }, 'malformed chunked response; the client connection is cut');
+      this.detachUpstream().destroy();
+      this.socket.destroy();
+      return;
+    }
+    if (end > start) {
+      this.bytes += end - start;
+      if (!this.socket.write(end === chunk.length && start === 0 ? chunk : chunk.subarray(start, end))) this.stall();
+    }
+    if (this.resBody.done) this.responseComplete(end < chunk.length);
+  }
+
+  /** The client reads slower than the upstream sends: hold the upstream until it catches up, within a deadline. */
+  private stall(): void {
+    this.up?.socket.pause();
+    this.setDeadline(Deadline.WriteStall, Date.now() + this.ctx.timeouts.writeStallMs);
+  }
+
+  private onClientDrain(): void {
+    if (this.up?.socket.isPaused()) this.up.socket.resume();
+    if (this.deadlineKind === Deadline.WriteStall) this.armProxyDeadline(Date.now());
+  }
+
+  onUpstreamDrain(): void {
+    if (this.socket.isPaused() && (this.phase === Phase.Tunnel || !this.reqBody.done)) this.socket.resume();
+  }
+
+  /** The response is complete; `trailing` means the upstream sent bytes past its end, so its connection is out of step. */
+  private responseComplete(trailing: boolean): void {
+    const up = this.detachUpstream();
+    this.ctx.health.markAnswered(this.upstream);
+    if (!this.reqBody.done) {
+      // The upstream answered before reading the whole body; the rest of it would be taken for a request.
+      this.closeAfter = true;
+      up.destroy();
+    } else if (this.upstreamReusable && !trailing) {
+      up.release();
+    } else {
+      up.destroy();
+    }
+    this.finish(this.status);
+    this.serve();
+  }
+
+  onUpstreamEnd(): void {
+    if (this.phase === Phase.Tunnel) this.socket.end();
+    else if (this.resHead && this.resBody instanceof UntilCloseBody) this.responseComplete(false);
+  }
+
+  onUpstreamClose(err: Error | undefined): void {
+    const conn = this.detachUpstream();
+    if (this.phase === Phase.Tunnel) {
+      if (err) this.socket.destroy();
+      else this.socket.end();
+    } else if (this.phase === Phase.Proxying) {
+      this.ctx.log.debug({ err: err?.message, upstream: this.upstream, app: this.app }, 'upstream connection closed before the response ended');
+      this.upstreamFailed(conn, Date.now());
+    }
+  }
+
+  /**
+   * The upstream refused, reset or closed before the response was complete. Before any byte reached
+   * the client, the request goes to another instance if that is safe (nothing was sent, or the
+   * method is idempotent, and its whole body is at hand); otherwise the client gets a 502.
+   */
+  private upstreamFailed(conn: UpstreamConnection, now: number): void {
+    conn.destroy();
+    if (this.sent) {
+      this.socket.destroy();
+      return;
+    }
+    // A pooled connection the upstream closed as it was reused says nothing about the upstream's health.
+    if (conn.reused) {
+      // Another try on the same instance, not counted: each such failure uses up one pooled connection.
+      this.tried.pop();
+      this.attempts--;
+    } else {
+      this.ctx.health.markFailed(this.upstream, now);
+    }
+    const safe = this.replayable && (!conn.connected || isIdempotent(this.req!.method));
+    if (safe && this.attempts < MAX_ATTEMPTS) this.connect(now);
+    else this.answer(502);
+    this.serve();
+  }
+
+  private badGateway(reason: string): void {
+    this.ctx.log.debug({ upstream: this.upstream, app: this.app, reason }, 'invalid response from upstream');
+    this.detachUpstream().destroy();
+    if (this.sent) this.socket.destroy();
+    else this.answerThenServe(502);
+  }
+
+  private startTunnel(head: ResponseHead, buf: Buffer, end: number): void {
+    this.status = 101;
+    this.phase = Phase.Tunnel;
+    this.setDeadline(Deadline.None, Infinity);
+    const s = this.socket;
+    s.cork();
+    this.write(clientResponseHead(head, { close: false, keepAlive10: false }));
+    if (end < buf.length) s.write(buf.subarray(end));
+    s.uncork();
+    if (this.pending) {
+      this.up!.socket.write(this.pending);
+      this.pending = undefined;
+    }
+    if (s.isPaused()) s.resume();
+  }
+
+  private detachUpstream(): UpstreamConnection {
+    const up = this.up!;
+    this.up = undefined;
+    up.owner = undefined;
+    return up;
+  }
+
+  /** Heads are latin1 strings (what was received is what is sent); pages are UTF-8 buffers. */
+  private write(data: string | Buffer): void {
+    this.sent = true;
+    this.bytes += data.length;
+    if (typeof data === 'string') this.socket.write(data, 'latin1');
+    else this.socket.write(data);
+  }
+
+  private answer(status: PageStatus): void {
+    const req = this.req!;
+    if (!this.reqBody.done) this.closeAfter = true;
+    this.status = status;
+    this.write(pageResponse(status, req.host, { close: this.closeAfter, head: req.method === 'HEAD' }));
+    this.finish(status);
+  }
+
+  /** An error page from an event handler, then the requests that were waiting behind it. */
+  private answerThenServe(status: PageStatus): void {
+    this.answer(status);
+    this.serve();
+  }
+
+  private sendLocal(local: LocalResponse): void {
+    if (!this.reqBody.done) this.closeAfter = true;
+    const body = local.body ?? '';
+    let head = `HTTP/1.1 ${local.status} ${STATUS_CODES[local.status] ?? ''}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+    for (const [name, value] of Object.entries(local.headers ?? {})) head += `${name}: ${value}\r\n`;
+    head += this.closeAfter ? 'connection: close\r\n\r\n' : '\r\n';
+    this.status = local.status;
+    this.write(head);
+    if (this.req!.method !== 'HEAD') {
+      this.bytes += Buffer.byteLength(body);
+      this.socket.write(body);
+    }
+    this.finish(local.status);
+  }
+
+  /** 400 or 431: the connection cannot be read any further, so it ends here. */
+  private reject(status: 400 | 431, reason: string): void {
+    this.ctx.log.debug({ reason, client: this.clientIp }, 'request refused');
+    if (!this.req) this.reset(undefined, Date.now());
+    this.closeAfter = true;
+    this.status = status;
+    this.write(pageResponse(status, this.req?.host ?? '', { close: true, head: false }));
+    this.finish(status);
+  }
+
+  /** The exchange is over: report it, then wait for the next request or close. */
+  private finish(status: number): void {
+    this.report(status);
+    this.resHead = undefined;
+    this.resBody = NO_BODY;
+    this.replay = undefined;
+    if (this.closeAfter || (this.clientEnded && this.pending === undefined)) {
+      this.close();
+      return;
+    }
+    this.phase = Phase.Head;
+    this.setDeadline(this.pending ? Deadline.Header : Deadline.Idle, Date.now() + (this.pending ? this.ctx.timeouts.headerMs : this.ctx.timeouts.idleMs));
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  private report(status: number): void {
+    const req = this.req;
+    this.req = undefined;
+    const hook = this.ctx.hooks.onRequestDone;
+    if (!hook) return;
+    try {
+      hook({
+        app: this.app,
+        host: req?.host ?? '',
+        method: req?.method ?? '',
+        path: req?.target ?? '',
+        status,
+        bytes: this.bytes,
+        durationMs: Date.now() - this.startMs,
+        upstream: this.upstream || undefined,
+        requestId: this.requestId,
+      });
+    } catch (err) {
+      this.ctx.log.warn({ err }, 'onRequestDone hook failed');
+    }
+  }
+
+  private close(): void {
+    this.phase = Phase.Closed;
+    this.setDeadline(Deadline.None, Infinity);
+    this.socket.end();
+  }
+
+  private onEnd(): void {
+    this.clientEnded = true;
+    if (this.phase === Phase.Tunnel) {
+      this.up?.socket.end();
+    } else if (this.phase === Phase.Head) {
+      if (this.pending === undefined) this.close();
+      else this.serve();
+    } else if (this.phase === Phase.Proxying && !this.reqBody.done) {
+      this.socket.destroy();
+    }
+  }
+
+  private onClose(): void {
+    this.phase = Phase.Closed;
+    this.setDeadline(Deadline.None, Infinity);
+    this.ctx.connections.delete(this);
+    if (this.up) this.detachUpstream().destroy();
+    if (this.req) this.report(this.status || 499);
+  }
+}
