@@ -13,6 +13,8 @@ const RUN_PATH = /^\/api\/apps\/([^/]+)\/run$/;
 const MAX_BODY = 1024 * 1024;
 /** The request body follows its headers at once; a client that stalls in between is let go. */
 const BODY_TIMEOUT_MS = 10_000;
+/** How long a run that ends in an error waits for its client to take what is buffered, before the connection is cut. */
+const ERROR_FLUSH_MS = 1000;
 
 type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -22,13 +24,13 @@ type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) 
  */
 export function createRunEndpoint(deps: ApiDeps, authenticate: (req: http.IncomingMessage) => Promise<string | undefined>): UpgradeHandler {
   const upgrade = async (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const who = await authenticate(req);
+    if (!who) throw new HttpError(401, UNAUTHENTICATED);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = RUN_PATH.exec(url.pathname);
     if (!match || req.method !== 'POST' || req.headers.upgrade?.toLowerCase() !== RUN_UPGRADE) {
       throw new HttpError(404, `No such endpoint: ${req.method} ${url.pathname} with Upgrade: ${req.headers.upgrade}`);
     }
-    const who = await authenticate(req);
-    if (!who) throw new HttpError(401, UNAUTHENTICATED);
     const app = parseWith(appNameSchema, decodeURIComponent(match[1]!));
     const { body, rest } = await readBody(req, socket, head);
     const request = parseWith(runRequestSchema, body);
@@ -36,7 +38,7 @@ export function createRunEndpoint(deps: ApiDeps, authenticate: (req: http.Incomi
     const session = await deps.oneOffs.attach(app, { argv: request.command, tty: request.tty, env: request.env, who });
     if (socket.destroyed) return void session.kill();
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${RUN_UPGRADE}\r\n\r\n`);
-    await new Relay(session, socket, request).run(rest);
+    await new Relay(session, socket, request, () => deps.oneOffs.closing).run(rest);
   };
 
   return (req, socket, head) => {
@@ -103,7 +105,12 @@ class Relay {
   private stdinEnded = false;
   private readonly decoder = new RunFrameDecoder();
 
-  constructor(private readonly session: OneOffSession, private readonly socket: Duplex, private readonly request: RunRequest) {}
+  constructor(
+    private readonly session: OneOffSession,
+    private readonly socket: Duplex,
+    private readonly request: RunRequest,
+    private readonly shuttingDown: () => boolean,
+  ) {}
 
   async run(early: Buffer): Promise<void> {
     const { session, socket, request } = this;
@@ -122,6 +129,7 @@ class Relay {
     const output = Promise.all([this.forward(session.stdout, 'stdout'), this.forward(session.stderr, 'stderr')]);
     try {
       const code = await session.wait();
+      if (this.shuttingDown()) return this.fail('The Pier daemon is shutting down; the command was stopped. Run it again in a moment.');
       // Docker closes the output once it has all been read; a client that left needs none.
       await Promise.race([output, closed]);
       this.finish(encodeFrame({ type: 'exit', code }));
@@ -134,6 +142,8 @@ class Relay {
   private fail(message: string): void {
     this.finish(encodeFrame({ type: 'error', message }));
     void this.session.kill();
+    // A client that does not read (its stdout blocked) must not hold the connection, nor the daemon's shutdown.
+    setTimeout(() => this.socket.destroy(), ERROR_FLUSH_MS).unref();
   }
 
   private finish(last: Buffer): void {

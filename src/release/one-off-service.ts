@@ -25,7 +25,7 @@ export class OneOffService {
   private readonly attached = new Set<OneOffSession>();
   /** Detached runs whose output is being copied to their app's log. */
   private readonly following = new Set<OneOffSession>();
-  private closing = false;
+  private stopping = false;
 
   constructor(private readonly state: State, private readonly scheduler: Scheduler, private readonly log: Logger) {}
 
@@ -52,12 +52,17 @@ export class OneOffService {
     return session.name;
   }
 
+  /** True once close() began: runs ending now were stopped by it. */
+  get closing(): boolean {
+    return this.stopping;
+  }
+
   /**
-   * Daemon shutdown: attached runs are killed (their clients' connections end with the daemon), and
-   * their clients get the exit code. Detached runs go on, but what they print from now on is not kept.
+   * Daemon shutdown: attached runs are killed, as their clients' connections end with the daemon
+   * (the clients are told why). Detached runs go on, but what they print from now on is not kept.
    */
   async close(): Promise<void> {
-    this.closing = true;
+    this.stopping = true;
     for (const session of this.following) session.detach();
     await Promise.all([...this.attached].map(async (session) => {
       await session.kill();
@@ -80,14 +85,14 @@ export class OneOffService {
     // A line that cannot be stored is dropped, never waited on: the run must not block on its output.
     const keep = (line: string) =>
       this.state.events.append(app, session.name, line).catch((err: unknown) => {
-        if (!lost && !this.closing) this.log.warn({ err, app, run: session.name }, 'could not store the output of a detached run');
+        if (!lost && !this.stopping) this.log.warn({ err, app, run: session.name }, 'could not store the output of a detached run');
         lost = true;
       });
     try {
       await session.lines(keep);
       await this.event(app, `${session.name} exited with code ${await session.wait()}`);
     } catch (err) {
-      if (!this.closing) this.log.warn({ err, app, run: session.name }, 'lost track of a detached run');
+      if (!this.stopping) this.log.warn({ err, app, run: session.name }, 'lost track of a detached run');
     }
   }
 

@@ -29,7 +29,7 @@ export async function runToCompletion(
   onLine: (line: string) => void,
   timeoutMs: number,
 ): Promise<OneOffResult> {
-  const run = await startOneOff(docker, options, 'release');
+  const run = await startOneOff(docker, options);
   const output = run.lines(onLine);
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -50,7 +50,8 @@ export async function runToCompletion(
  * (with stdin when `OpenStdin`), then starts it. Attaching first loses not a byte of output, and
  * input written early waits in Docker until the command reads it.
  */
-export async function startOneOff(docker: Docker, options: Docker.ContainerCreateOptions, name: string): Promise<OneOffSession> {
+export async function startOneOff(docker: Docker, options: Docker.ContainerCreateOptions): Promise<OneOffSession> {
+  const name = `${options.Labels?.['pier.process']}.${options.Labels?.['pier.index']}`;
   const interactive = options.OpenStdin === true;
   const tty = options.Tty === true;
   const container = await docker.createContainer(options);
@@ -68,16 +69,18 @@ export async function startOneOff(docker: Docker, options: Docker.ContainerCreat
     await remove();
     throw startError(err);
   }
-  const socket = attached;
+  const [socket, waiting] = [attached, exit];
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   if (tty) {
     socket.pipe(stdout);
+    // Cut off (kill, detach), the socket closes without an end, which pipe() would not pass on.
+    socket.once('close', () => stdout.end());
     stderr.end();
   } else {
     demux(socket, stdout, stderr);
   }
-  const exited = exit.code.finally(remove);
+  const exited = waiting.code.finally(remove);
   exited.catch(() => undefined);
   return {
     name,
@@ -107,7 +110,7 @@ export async function startOneOff(docker: Docker, options: Docker.ContainerCreat
     },
     detach: () => {
       socket.destroy();
-      exit!.abort();
+      waiting.abort();
     },
   };
 }

@@ -112,6 +112,34 @@ describe('pier run and run:detached', function () {
     await waitFor(oneOffs, (c) => c.length === 0, 'no one-off container left', 30_000);
   });
 
+  it('stops the command when the reader of its output goes away: yes | head -2 ends at once', async () => {
+    const cli = pier.cliCommand(['run', app, 'yes']);
+    const line = [cli.cmd, ...cli.args].map((a) => `'${a}'`).join(' ');
+    const piped = await run('bash', ['-c', `${line} | head -2; echo "status \${PIPESTATUS[*]}"`], { env: cli.env, timeoutMs: 60_000 });
+    expect(piped.stdout).to.equal('y\ny\nstatus 141 0\n');
+    // Output nobody reads would otherwise block the command, and Docker's kill with it.
+    await waitFor(oneOffs, (c) => c.length === 0, 'no one-off container left', 30_000);
+  });
+
+  it('tells an attached client when the daemon shuts down, and stops its command', async () => {
+    const cli = pier.cliCommand(['run', app, 'sh', '-c', 'echo up; sleep 300']);
+    const child = spawn(cli.cmd, cli.args, { env: cli.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await waitFor(async () => stdout, (s) => s.includes('up'), 'the command running', 60_000);
+      await pier.restart();
+      expect(await exited).to.equal(1);
+      expect(stderr).to.contain(' !     The Pier daemon is shutting down; the command was stopped.');
+      expect(await oneOffs()).to.deep.equal([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('exits 127 with the reason when the program does not exist, as a shell does', async () => {
     const result = await pier.cli(['run', app, 'no-such-program', 'x']);
     expect(result.code).to.equal(127);

@@ -10,7 +10,7 @@ import { appName, client, out, UsageError } from '../common.js';
 const EXIT_SIGPIPE = 141;
 
 interface RunOptions {
-  env: string[];
+  env?: string[];
   /** false with --no-tty */
   tty: boolean;
 }
@@ -20,11 +20,11 @@ function commandOf(words: string[]): string[] {
   return words[0] === '--' ? words.slice(1) : words;
 }
 
-function envOf(pairs: string[]): Record<string, string> {
+function envOf(pairs: string[] = []): Record<string, string> {
   try {
     return parseConfigPairs(pairs);
   } catch (err) {
-    throw new UsageError(`-e ${(err as Error).message}`);
+    throw new UsageError(`-e: ${(err as Error).message}`);
   }
 }
 
@@ -99,7 +99,7 @@ function relay(socket: Duplex, tty: boolean): Promise<number> {
 
 /** run and run:detached */
 export function registerRunCommands(program: Command): void {
-  const collect = (value: string, all: string[]) => [...all, value];
+  const collect = (value: string, all: string[] = []) => [...all, value];
 
   program
     .command('run <app> [command...]')
@@ -108,7 +108,7 @@ export function registerRunCommands(program: Command): void {
         'No command: a shell. Options go before APP; everything after APP is the command (`--` may separate it).',
     )
     .passThroughOptions()
-    .option('-e, --env <KEY=VALUE>', 'set an env var for this run only (repeatable)', collect, [])
+    .option('-e, --env <KEY=VALUE>', 'set an env var for this run only (repeatable)', collect)
     .option('--no-tty', 'no terminal, even when stdin and stdout are one')
     .action(async (app: string, words: string[], opts: RunOptions) => {
       const tty = opts.tty && process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -123,7 +123,7 @@ export function registerRunCommands(program: Command): void {
     .command('run:detached <app> <command...>')
     .description("Run a command in a one-off container in the background; its output goes to the app's log (pier logs APP -p run)")
     .passThroughOptions()
-    .option('-e, --env <KEY=VALUE>', 'set an env var for this run only (repeatable)', collect, [])
+    .option('-e, --env <KEY=VALUE>', 'set an env var for this run only (repeatable)', collect)
     .action(async (app: string, words: string[], opts: Pick<RunOptions, 'env'>) => {
       const request = checked(detachedRunSchema, { command: commandOf(words), env: envOf(opts.env) });
       const started = await (await client()).json<{ name: string; command: string }>('POST', `/api/apps/${appName(app)}/run/detached`, request);
