@@ -38,6 +38,12 @@ export default definePlugin({
         io.print(`${app}: ${(await io.kv.get(deploysKey(app))) ?? 0} deploys`);
       },
     },
+    shout: {
+      help: 'Print what comes in on stdin, in capitals',
+      // Only commands that ask for it get the caller's stdin.
+      stdin: true,
+      run: async (_args, io) => io.print(io.stdin.toString('utf8').trimEnd().toUpperCase()),
+    },
   },
 
   routes: {

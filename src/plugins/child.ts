@@ -7,6 +7,7 @@
 import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { MAX_OUTPUT_CHUNK, type ChildMessage, type CommandInput, type HostMessage, type PluginIdentity, type RouteRequest } from './protocol.js';
 import type { EventName } from './events.js';
 import { matchRoute } from './routes.js';
@@ -22,6 +23,9 @@ register(
   )}`,
 );
 
+/** How soon a process whose daemon died without closing it (SIGKILL, a crash) ends itself. */
+const ORPHAN_CHECK_MS = 1000;
+
 let plugin: PluginIdentity;
 let definition: PluginDefinition;
 const pendingRpcs = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
@@ -32,6 +36,8 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 
 // The daemon is this process's only reason to run: when the channel goes (even by SIGKILL of the daemon), so does it.
 process.on('disconnect', () => process.exit(0));
+// A plugin stuck in a loop never sees the channel go; this thread, with an event loop of its own, still sees the daemon gone.
+new Worker(`const { ppid } = process; setInterval(() => { if (process.ppid !== ppid) process.kill(process.pid, 'SIGKILL'); }, ${ORPHAN_CHECK_MS});`, { eval: true, execArgv: [] }).unref();
 
 process.on('message', (message: HostMessage) => {
   if (message.type === 'call') void handle(message.id, message.kind, message.name, message.input);

@@ -245,13 +245,13 @@ export class PluginHost implements PluginEmitter {
     const { name, dir, manifest } = entry.found;
     const dataDir = path.join(this.opts.dataDir, name);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    const process = new PluginProcess({ name, version: manifest!.version, dir, entry: manifest!.entry, dataDir }, manifest!, (method, params, output) => {
+    const child = new PluginProcess({ name, version: manifest!.version, dir, entry: manifest!.entry, dataDir }, manifest!, (method, params, output) => {
       const caller = { plugin: name, progress: (line: string) => output?.('stderr', `${line}\n`) };
       return this.rpc ? serve(this.rpc, caller, method, params) : Promise.reject(new Error('the daemon is shutting down'));
     }, this.opts.log);
     try {
-      entry.registration = await process.start();
-      entry.process = process;
+      entry.registration = await child.start();
+      entry.process = child;
     } catch (err) {
       entry.error = (err as Error).message;
       this.opts.log.warn({ plugin: name, error: entry.error }, 'plugin could not start');

@@ -50,7 +50,7 @@ describe('the build queue', function () {
         return { image: `img:${req.buildId}`, processTypes: { web: 'true' }, runtime: { kind: 'buildpack' as const, port: 5000, user: '1000:1000' } };
       },
     } satisfies Builder;
-    const releases = { release: async () => ({}) } as unknown as ReleaseService;
+    const releases = { release: async () => ({}), settled: async () => undefined } as unknown as ReleaseService;
     const images = { prune: async () => [], removeBuildContainers: async () => undefined } as unknown as AppImages;
     const prefix = state.keys.queuePrefix;
     const queue = createBuildQueue(dup(), prefix);

@@ -9,10 +9,10 @@ const fixturePlugin = (name: string) => path.join(repoRoot, 'test/fixtures/plugi
 
 /** The misbehaving fixtures and how their calls fail (their manifests lower the timeouts to 2 s). */
 const misbehaving = [
-  { name: 'throws', failure: 'this plugin always throws' },
-  { name: 'hangs', failure: 'timed out after 2s' },
-  { name: 'busy-loop', failure: 'timed out after 2s' },
-  { name: 'exits', failure: 'its process exited (code 3)' },
+  { name: 'throws', does: 'throws', failure: 'this plugin always throws' },
+  { name: 'hangs', does: 'hangs', failure: 'timed out after 2s' },
+  { name: 'busy-loop', does: 'busy-loops', failure: 'timed out after 2s' },
+  { name: 'exits', does: 'calls process.exit', failure: 'its process exited (code 3)' },
 ];
 
 describe('plugins', function () {
@@ -44,7 +44,7 @@ describe('plugins', function () {
     const installed = await pier.cli(['plugins:install', examplePlugin]);
     expect(installed.code, installed.stderr).to.equal(0);
     expect(installed.stdout).to.contain('-----> Installed example 1.0.0');
-    expect(installed.stdout).to.contain('Commands: example:hello, example:deploys');
+    expect(installed.stdout).to.contain('Commands: example:hello, example:deploys, example:shout');
     expect(installed.stdout).to.contain('Handles: post-deploy');
     expect(installed.stdout).to.contain('Routes: GET /api/plugins/example/routes/deploys');
     const table = await pier.cli(['plugins']);
@@ -60,6 +60,14 @@ describe('plugins', function () {
     const usage = await pier.cli(['example:hello']);
     expect(usage.code).to.equal(1);
     expect(usage.stderr).to.contain('Usage: pier example:hello NAME');
+  });
+
+  it("a plugin command that asks for stdin reads what is piped into pier; one that does not ignores it", async () => {
+    const shout = await pier.cli(['example:shout'], {}, 'quiet please\n');
+    expect(shout.code, shout.stderr).to.equal(0);
+    expect(shout.stdout).to.equal('QUIET PLEASE\n');
+    const hello = await pier.cli(['example:hello', 'you'], {}, 'not for hello\n');
+    expect(hello.stdout).to.equal('Hello, you!\n');
   });
 
   it('pier help lists the plugin commands, and a mistyped one gets a suggestion', async () => {
@@ -93,65 +101,63 @@ describe('plugins', function () {
     expect(((await missing.json()) as { error: string }).error).to.contain('Plugin example has no route GET /nothing-here');
   });
 
-  describe('plugins that throw, hang, busy-loop and exit', () => {
-    it('install like any other', async () => {
-      for (const { name } of misbehaving) {
-        const installed = await pier.cli(['plugins:install', fixturePlugin(name)]);
-        expect(installed.code, installed.stderr).to.equal(0);
-        expect(installed.stdout).to.contain(`Installed ${name} 0.1.0`);
-      }
-    });
-
-    for (const { name, failure } of misbehaving) {
-      it(`a command of the plugin that ${name === 'throws' ? 'throws' : name} fails with the plugin's name, and the daemon keeps serving`, async () => {
-        const pid = process.pid;
-        const started = Date.now();
-        const result = await pier.cli([`${name}:run`]);
-        expect(result.code).to.equal(1);
-        expect(result.stderr).to.contain(` !     plugin "${name}" failed in command ${name}:run: ${failure}`);
-        expect(Date.now() - started).to.be.below(15_000);
-        // The daemon runs in this test process: that it still answers, with the same pid, is the proof it survived.
-        expect(process.pid).to.equal(pid);
-        expect((await api('/healthz')).ok).to.equal(true);
-        const other = await pier.cli(['example:hello', 'again']);
-        expect(other.stdout, other.stderr).to.equal('Hello, again!\n');
-      });
+  it('plugins that throw, hang, busy-loop and exit install like any other', async () => {
+    for (const { name } of misbehaving) {
+      const installed = await pier.cli(['plugins:install', fixturePlugin(name)]);
+      expect(installed.code, installed.stderr).to.equal(0);
+      expect(installed.stdout).to.contain(`Installed ${name} 0.1.0`);
     }
+  });
 
-    it('a plugin killed for looping serves its next call from a fresh process', async () => {
-      const ping = await pier.cli(['busy-loop:ping']);
-      expect(ping.code, ping.stderr).to.equal(0);
-      expect(ping.stdout).to.equal('pong\n');
+  for (const { name, does, failure } of misbehaving) {
+    it(`a command of the plugin that ${does} fails with the plugin's name, and the daemon keeps serving`, async () => {
+      const pid = process.pid;
+      const started = Date.now();
+      const result = await pier.cli([`${name}:run`]);
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.contain(` !     plugin "${name}" failed in command ${name}:run: ${failure}`);
+      expect(Date.now() - started).to.be.below(15_000);
+      // The daemon runs in this test process: that it still answers, with the same pid, is the proof it survived.
+      expect(process.pid).to.equal(pid);
+      expect((await api('/healthz')).ok).to.equal(true);
+      const other = await pier.cli(['example:hello', 'again']);
+      expect(other.stdout, other.stderr).to.equal('Hello, again!\n');
     });
+  }
 
-    it('a deploy succeeds anyway: each failing post-deploy handler is a warning naming its plugin, in run order', async () => {
-      await emptyCommit(repo);
-      const pushed = await pier.push(repo, app);
-      expect(pushed.code, pushed.stderr).to.equal(0);
-      const at = (text: string) => {
-        expect(pushed.stderr).to.contain(text);
-        return pushed.stderr.indexOf(text);
-      };
-      const order = [
-        at('Warning: plugin "busy-loop" failed in post-deploy: timed out after 2s'),
-        at(`example: deploy number 2 of ${app} (v2)`),
-        at('Warning: plugin "exits" failed in post-deploy: its process exited (code 3)'),
-        at('Warning: plugin "hangs" failed in post-deploy: timed out after 2s'),
-        at('Warning: plugin "throws" failed in post-deploy: this plugin always throws'),
-      ];
-      expect(order).to.deep.equal([...order].sort((a, b) => a - b));
-      expect(pushed.stderr).to.contain('Application deployed');
-      expect((await pier.get(app)).status).to.equal(200);
-    });
+  it('a plugin killed for looping serves its next call from a fresh process', async () => {
+    const ping = await pier.cli(['busy-loop:ping']);
+    expect(ping.code, ping.stderr).to.equal(0);
+    expect(ping.stdout).to.equal('pong\n');
+  });
 
-    it('uninstall, leaving no folder behind', async () => {
-      for (const { name } of misbehaving) {
-        const removed = await pier.cli(['plugins:uninstall', name]);
-        expect(removed.code, removed.stderr).to.equal(0);
-        expect(removed.stdout).to.contain(`-----> Uninstalled ${name}`);
-      }
-      expect(await installedFolders()).to.deep.equal(['example']);
-    });
+  it('a deploy succeeds anyway: each failing post-deploy handler is a warning naming its plugin, in run order', async () => {
+    await emptyCommit(repo);
+    const pushed = await pier.push(repo, app);
+    expect(pushed.code, pushed.stderr).to.equal(0);
+    const at = (text: string) => {
+      expect(pushed.stderr).to.contain(text);
+      return pushed.stderr.indexOf(text);
+    };
+    const order = [
+      at('Warning: plugin "busy-loop" failed in post-deploy: timed out after 2s'),
+      at(`example: deploy number 2 of ${app} (v2)`),
+      at('Warning: plugin "exits" failed in post-deploy: its process exited (code 3)'),
+      at('Warning: plugin "hangs" failed in post-deploy: timed out after 2s'),
+      at('Warning: plugin "throws" failed in post-deploy: this plugin always throws'),
+    ];
+    expect(order).to.deep.equal([...order].sort((a, b) => a - b));
+    expect(pushed.stderr).to.contain('Application deployed');
+    expect((await pier.get(app)).status).to.equal(200);
+  });
+
+  it('the misbehaving plugins uninstall, leaving no folder behind', async () => {
+    for (const { name } of misbehaving) {
+      const removed = await pier.cli(['plugins:uninstall', name]);
+      expect(removed.code, removed.stderr).to.equal(0);
+      expect(removed.stdout).to.contain(`-----> Uninstalled ${name}`);
+    }
+    expect(await installedFolders()).to.deep.equal(['example']);
   });
 
   it('a plugin installs from a git URL, and its failing pre-build handler refuses the push while the app keeps serving', async () => {
@@ -201,7 +207,7 @@ describe('plugins', function () {
     expect(await installedFolders()).to.deep.equal(['vetoes']);
   });
 
-  it('bad manifests, incompatible API versions and folders that are no plugin are refused at install, leaving nothing behind', async () => {
+  it('bad manifests, incompatible API versions, folders that are no plugin and plugins that fail to load are refused at install, leaving nothing behind', async () => {
     const badManifest = await pier.cli(['plugins:install', fixturePlugin('bad-manifest')]);
     expect(badManifest.code).to.equal(1);
     expect(badManifest.stderr).to.contain(`${fixturePlugin('bad-manifest')}: plugin.json is not valid: name: Plugin names are`);
@@ -213,6 +219,10 @@ describe('plugins', function () {
     const notAPlugin = await pier.cli(['plugins:install', path.join(repoRoot, 'test/fixtures/dockerfile-app')]);
     expect(notAPlugin.code).to.equal(1);
     expect(notAPlugin.stderr).to.contain('has no plugin.json, so it is no Pier plugin');
+
+    const broken = await pier.cli(['plugins:install', fixturePlugin('fails-to-load')]);
+    expect(broken.code).to.equal(1);
+    expect(broken.stderr).to.contain('Plugin fails-to-load was not installed: a required setting is missing');
 
     const again = await pier.cli(['plugins:install', fixturePlugin('vetoes')]);
     expect(again.code).to.equal(1);

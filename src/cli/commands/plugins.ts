@@ -11,6 +11,7 @@ import { formatTable } from '../table.js';
 const INDENT = '       ';
 /** Requests carry at most 1 MiB, and base64 grows stdin by a third. */
 const MAX_STDIN = 768 * 1024;
+const COMMAND_LIST_TIMEOUT_MS = 5000;
 
 function describeRegistration(info: PluginInfo): void {
   if (info.commands.length > 0) out(`${INDENT}Commands: ${info.commands.join(', ')}`);
@@ -84,7 +85,9 @@ export async function addPluginCommands(program: Command, argv: string[]): Promi
   const asksHelp = first === undefined || ['help', '--help', '-h'].includes(first);
   let commands: PluginCommandInfo[];
   try {
-    commands = await (await client()).json<PluginCommandInfo[]>('GET', '/api/plugins/commands');
+    // A daemon that does not answer must not hold up a typo's "Did you mean …?" for long.
+    const late = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${COMMAND_LIST_TIMEOUT_MS / 1000}s`)), COMMAND_LIST_TIMEOUT_MS).unref());
+    commands = await Promise.race([(await client()).json<PluginCommandInfo[]>('GET', '/api/plugins/commands'), late]);
   } catch (err) {
     if (!asksHelp && first?.includes(':')) process.stderr.write(` !     Could not list plugin commands: ${(err as Error).message}\n`);
     return;
