@@ -213,6 +213,21 @@ export async function webContainer(pier: TestPier, app: string): Promise<Docker.
   return docker.getContainer(web.Id).inspect();
 }
 
+/**
+ * Starts a TestPier, and a repository of `fixture` when given, before a suite's tests and closes
+ * it after them; `use` receives both, for the suite's own variables.
+ */
+export function usePier(fixture: string | undefined, use: (pier: TestPier, repo: string) => void, opts: Parameters<typeof TestPier.start>[0] = {}): void {
+  let pier: TestPier | undefined;
+  before(async () => {
+    pier = await TestPier.start(opts);
+    use(pier, fixture ? await pier.fixtureRepo(fixture) : '');
+  });
+  after(async () => {
+    await pier?.close();
+  });
+}
+
 /** `pier daemon` in a process of its own, from the sources. */
 class ChildDaemon {
   private constructor(private readonly child: ChildProcess) {}

@@ -1,22 +1,14 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { TestPier, commitAll, run } from '../helpers/test-pier.js';
+import { TestPier, usePier, commitAll, run } from '../helpers/test-pier.js';
 
 describe('the build cache', function () {
   this.timeout(600_000);
   const app = 'offline';
   let pier: TestPier;
   let repo: string;
-
-  before(async () => {
-    pier = await TestPier.start();
-    repo = await pier.fixtureRepo('node-app');
-  });
-
-  after(async () => {
-    await pier?.close();
-  });
+  usePier('node-app', (p, r) => ([pier, repo] = [p, r]));
 
   it('rebuilds an app whose lockfile is unchanged with the build container cut off from the network', async () => {
     const first = await pier.push(repo, app);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import Docker from 'dockerode';
 import type { BuildRecord } from '../../src/state/build-store.js';
-import { TestPier, commitAll, run } from '../helpers/test-pier.js';
+import { TestPier, usePier, commitAll, run } from '../helpers/test-pier.js';
 
 /** Follows the app's latest build log over the API until `text` appears (or the time is up). */
 async function followUntil(pier: TestPier, app: string, text: string, ms: number): Promise<string> {
@@ -54,15 +54,7 @@ describe('build history', function () {
   this.timeout(300_000);
   let pier: TestPier;
   let repo: string;
-
-  before(async () => {
-    pier = await TestPier.start();
-    repo = await pier.fixtureRepo('node-app');
-  });
-
-  after(async () => {
-    await pier?.close();
-  });
+  usePier('node-app', (p, r) => ([pier, repo] = [p, r]));
 
   const builds = async (app: string) => JSON.parse((await pier.cli(['builds', app, '--json'])).stdout) as BuildRecord[];
 
@@ -170,15 +162,7 @@ describe('the build timeout', function () {
   this.timeout(300_000);
   let pier: TestPier;
   let repo: string;
-
-  before(async () => {
-    pier = await TestPier.start({ env: { PIER_BUILD_TIMEOUT: '20' } });
-    repo = await pier.fixtureRepo('node-app');
-  });
-
-  after(async () => {
-    await pier?.close();
-  });
+  usePier('node-app', (p, r) => ([pier, repo] = [p, r]), { env: { PIER_BUILD_TIMEOUT: '20' } });
 
   it('stops a build that runs too long, says how to allow more time, and removes its container', async () => {
     await commitPackage(repo, 'never ends', 'sleep 600');

@@ -2,7 +2,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import Docker from 'dockerode';
-import { TestPier, commitAll, expectHardened, run, webContainer } from '../helpers/test-pier.js';
+import { TestPier, usePier, commitAll, expectHardened, run, webContainer } from '../helpers/test-pier.js';
 
 /** Sends GETs through the router from several loops until `done` resolves (bounded by `maxMs`). */
 async function loadDuring<T>(pier: TestPier, app: string, done: Promise<T>, maxMs: number) {
@@ -32,15 +32,7 @@ describe('deploying a Node.js app with git push', function () {
   const app = 'hello-node';
   let pier: TestPier;
   let repo: string;
-
-  before(async () => {
-    pier = await TestPier.start();
-    repo = await pier.fixtureRepo('node-app');
-  });
-
-  after(async () => {
-    await pier?.close();
-  });
+  usePier('node-app', (p, r) => ([pier, repo] = [p, r]));
 
   it('creates the app from the CLI', async () => {
     const created = await pier.cli(['apps:create', app]);

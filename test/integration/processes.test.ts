@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import Docker from 'dockerode';
 import type { ProcessReport } from '../../src/release/process-service.js';
 import { waitFor } from '../helpers/http.js';
-import { TestPier, commitAll } from '../helpers/test-pier.js';
+import { TestPier, usePier, commitAll } from '../helpers/test-pier.js';
 
 describe('process types, scaling, health checks, the release phase and rollback', function () {
   this.timeout(600_000);
@@ -12,15 +12,7 @@ describe('process types, scaling, health checks, the release phase and rollback'
   const docker = new Docker();
   let pier: TestPier;
   let repo: string;
-
-  before(async () => {
-    pier = await TestPier.start({ env: { PIER_KEEP_RELEASES: '3' } });
-    repo = await pier.fixtureRepo('process-app');
-  });
-
-  after(async () => {
-    await pier?.close();
-  });
+  usePier('process-app', (p, r) => ([pier, repo] = [p, r]), { env: { PIER_KEEP_RELEASES: '3' } });
 
   const ps = async () => JSON.parse((await pier.cli(['ps', app, '--json'])).stdout) as ProcessReport;
   const running = async () => (await ps()).instances.filter((i) => i.state === 'running').map((i) => `${i.name}@v${i.release}`).sort();

@@ -3,7 +3,7 @@ import Docker from 'dockerode';
 import type { ProcessReport } from '../../src/release/process-service.js';
 import { containerAddress } from '../../src/scheduler/docker-network.js';
 import { waitFor } from '../helpers/http.js';
-import { TestPier } from '../helpers/test-pier.js';
+import { TestPier, usePier } from '../helpers/test-pier.js';
 
 describe('self-healing when the daemon is killed', function () {
   this.timeout(600_000);
@@ -11,15 +11,7 @@ describe('self-healing when the daemon is killed', function () {
   const docker = new Docker();
   let pier: TestPier;
   let repo: string;
-
-  before(async () => {
-    pier = await TestPier.start({ child: true });
-    repo = await pier.fixtureRepo('process-app');
-  });
-
-  after(async () => {
-    await pier?.close();
-  });
+  usePier('process-app', (p, r) => ([pier, repo] = [p, r]), { child: true });
 
   const webs = async () => {
     const report = JSON.parse((await pier.cli(['ps', app, '--json'])).stdout) as ProcessReport;
