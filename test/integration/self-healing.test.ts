@@ -53,4 +53,21 @@ describe('self-healing when the daemon is killed', function () {
     const events = JSON.parse((await pier.cli(['ps', app, '--json'])).stdout) as ProcessReport;
     expect(events.formation).to.deep.equal({ web: 2, worker: 0 });
   });
+
+  it('keeps the scale across a redeploy', async () => {
+    const redeployed = await pier.cli(['config:set', app, 'GREETING=again']);
+    expect(redeployed.code, redeployed.stderr).to.equal(0);
+    const now = await webs();
+    expect(now.map((i) => `${i.name}@v${i.release}`).sort()).to.deep.equal(['web.1@v2', 'web.2@v2']);
+  });
+
+  it('brings every instance back when all were stopped at once, as a dockerd restart leaves them', async () => {
+    const before = await webs();
+    // dockerd stops every container when it restarts; with on-failure, Docker does not start them again.
+    await Promise.all(before.map((w) => docker.getContainer(w.id).stop({ t: 1 })));
+    const back = await waitFor(webs, (w) => w.length === 2, 'both instances running again', 60_000);
+    expect(back.map((i) => i.id).sort(), 'the same containers, started again').to.deep.equal(before.map((i) => i.id).sort());
+    await waitFor(async () => (await pier.get(app)).status, (s) => s === 200, 'the app served again', 30_000);
+    expect((await pier.get(app)).body).to.match(/^again from web\.[12]\n$/);
+  });
 });
