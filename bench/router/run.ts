@@ -11,10 +11,10 @@
  * Node load generator in its own process; nginx is skipped when absent (apt-get install -y nginx).
  * Targets are measured in interleaved rounds, so a slow spell of a shared machine hits all of them
  * alike. Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_LOADGEN (wrk|node),
- * BENCH_ROUTE_CHANGES (20).
+ * BENCH_ROUTE_CHANGES (20), BENCH_NGINX_WORKERS (1, or auto).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUTE_CHANGES = Number(process.env.BENCH_ROUTE_CHANGES ?? 20);
+/** One worker by default: Pier's router is one process too. */
+const NGINX_WORKERS = process.env.BENCH_NGINX_WORKERS ?? '1';
 const WARMUP_SECONDS = 1;
 const APP = 'bench';
 const HOST = `${APP}.localhost`;
@@ -41,6 +43,33 @@ interface Result {
   p99Ms: number;
   /** Non-2xx/3xx answers plus socket errors: must be 0 for the figure to mean anything. */
   failures: number;
+  /** CPU time the target spent per request (user + system, µs): unlike req/s, barely moved by other load on the machine. */
+  cpuUs: number;
+}
+
+/** Whose CPU time a target is: this process (Pier's router runs in it), or a child and its own children (nginx's worker). */
+type CpuOwner = 'self' | number;
+
+const CLOCK_TICK_US = 10_000;
+
+/** CPU time so far of a process and its direct children, in µs. */
+function cpuTime(owner: CpuOwner): number {
+  if (owner === 'self') {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  }
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after "(comm)": state, ppid, …, utime (12th), stime (13th).
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      if (Number(entry) === owner || Number(fields[1]) === owner) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks * CLOCK_TICK_US;
 }
 
 function which(cmd: string): string | undefined {
@@ -75,7 +104,13 @@ function toMs(value: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
 }
 
-async function measure(url: string, seconds: number): Promise<Result> {
+async function measure(url: string, seconds: number, owner: CpuOwner): Promise<Result> {
+  const cpu0 = cpuTime(owner);
+  const result = await load(url, seconds);
+  return { ...result, cpuUs: (cpuTime(owner) - cpu0) / (result.rps * seconds) };
+}
+
+async function load(url: string, seconds: number): Promise<Omit<Result, 'cpuUs'>> {
   if (wrk) {
     const out = await run(wrk, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `Host: ${HOST}`, url]);
     const rps = Number(/Requests\/sec:\s*([\d.]+)/.exec(out)?.[1] ?? NaN);
@@ -130,7 +165,7 @@ async function startNginx(dir: string, upstreamPort: number): Promise<{ child: C
   const port = await closedPort();
   const conf = join(dir, 'nginx.conf');
   const template = readFileSync(join(here, 'nginx.conf'), 'utf8');
-  writeFileSync(conf, template.replaceAll('__DIR__', dir).replaceAll('__UPSTREAM_PORT__', String(upstreamPort)).replaceAll('__PORT__', String(port)));
+  writeFileSync(conf, template.replaceAll('__WORKERS__', NGINX_WORKERS).replaceAll('__DIR__', dir).replaceAll('__UPSTREAM_PORT__', String(upstreamPort)).replaceAll('__PORT__', String(port)));
   const child = spawn(nginxBin!, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
   child.on('exit', () => (exited = true));
@@ -187,33 +222,33 @@ async function main(): Promise<void> {
     await answering(baseline.port, 'the http-proxy baseline');
     if (nginxBin) nginx = await startNginx(dir, upstream.port);
 
-    const targets: Array<[string, number]> = [
-      ['direct', upstream.port],
-      ...(nginx ? ([['nginx', nginx.port]] as Array<[string, number]>) : []),
-      ['http-proxy', baseline.port],
-      ['pier', router.port],
+    const targets: Array<[string, number, CpuOwner]> = [
+      ['direct', upstream.port, upstream.child.pid!],
+      ...(nginx ? ([['nginx', nginx.port, nginx.child.pid!]] as Array<[string, number, CpuOwner]>) : []),
+      ['http-proxy', baseline.port, baseline.child.pid!],
+      ['pier', router.port, 'self'],
     ];
     const loadgen = wrk ? `wrk, 1 thread` : 'Node load generator (install wrk for steadier figures)';
     console.log(`Router bench: ${CONNECTIONS} keep-alive connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target; load from ${loadgen}`);
-    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}${nginxBin ? ', nginx 1 worker' : ', nginx not installed: skipped'}\n`);
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}${nginxBin ? `, nginx workers: ${NGINX_WORKERS}` : ', nginx not installed: skipped'}\n`);
 
-    for (const [, port] of targets) await measure(`http://127.0.0.1:${port}/`, WARMUP_SECONDS);
+    for (const [, port, owner] of targets) await measure(`http://127.0.0.1:${port}/`, WARMUP_SECONDS, owner);
     const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, port] of targets) results.get(name)!.push(await measure(`http://127.0.0.1:${port}/`, SECONDS));
+      for (const [name, port, owner] of targets) results.get(name)!.push(await measure(`http://127.0.0.1:${port}/`, SECONDS, owner));
     }
 
     const mean = (rs: Result[], key: keyof Result) => rs.reduce((s, r) => s + r[key], 0) / rs.length;
-    console.log(`${'target'.padEnd(12)}  ${'req/s'.padStart(8)}  ${'rounds'.padEnd(24)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  failures`);
+    console.log(`${'target'.padEnd(12)}  ${'req/s'.padStart(8)}  ${'rounds'.padEnd(24)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  ${'CPU µs/req'.padStart(10)}  failures`);
     for (const [name, rs] of results) {
       const rounds = rs.map((r) => fmt(r.rps)).join(' / ');
       const failures = rs.reduce((s, r) => s + r.failures, 0);
       console.log(
-        `${name.padEnd(12)}  ${fmt(mean(rs, 'rps')).padStart(8)}  ${rounds.padEnd(24)}  ${fmt(mean(rs, 'p50Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'p99Ms'), 2).padStart(7)}  ${failures}`,
+        `${name.padEnd(12)}  ${fmt(mean(rs, 'rps')).padStart(8)}  ${rounds.padEnd(24)}  ${fmt(mean(rs, 'p50Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'p99Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'cpuUs'), 1).padStart(10)}  ${failures}`,
       );
     }
     /** a/b of the means, with the per-round ratios (same round, same conditions) to show the spread. */
-    const ratio = (a: string, b: string, key: 'rps' | 'p99Ms') => {
+    const ratio = (a: string, b: string, key: 'rps' | 'p99Ms' | 'cpuUs') => {
       const perRound = results.get(a)!.map((r, i) => fmt(r[key] / results.get(b)![i]![key], 2)).join(' / ');
       return `${fmt(mean(results.get(a)!, key) / mean(results.get(b)!, key), 2)}  (rounds: ${perRound})`;
     };
@@ -223,6 +258,8 @@ async function main(): Promise<void> {
       console.log(`pier/nginx p99         ${ratio('pier', 'nginx', 'p99Ms')}   target <= 2`);
     }
     console.log(`pier/http-proxy req/s  ${ratio('pier', 'http-proxy', 'rps')}   target >= 2.5`);
+    console.log(`http-proxy/pier CPU    ${ratio('http-proxy', 'pier', 'cpuUs')}`);
+    if (results.has('nginx')) console.log(`pier/nginx CPU         ${ratio('pier', 'nginx', 'cpuUs')}`);
     console.log(`pier/direct req/s      ${ratio('pier', 'direct', 'rps')}`);
 
     const movedAddress = `127.0.0.1:${await listen(moved)}`;

@@ -86,6 +86,8 @@ export interface ProxyContext {
 
 /** Pipelined bytes held while a response streams; past this the client is paused (back-pressure). */
 const MAX_PENDING = 64 * 1024;
+/** How long a client may keep its side open after the router has closed its own. */
+const CLOSE_LINGER_MS = 5000;
 /** Upstreams tried for one request before a 502. */
 const MAX_ATTEMPTS = 3;
 
@@ -104,6 +106,7 @@ const enum Deadline {
   BodyIdle,
   Response,
   WriteStall,
+  Linger,
 }
 
 function requestBody(framing: RequestFraming): BodyTracker {
@@ -173,13 +176,33 @@ export class ClientConnection implements UpstreamOwner {
     this.clientIp = plainIp(socket.remoteAddress);
     this.trusted = ctx.trusted.trusts(socket.remoteAddress);
     this.localPort = socket.localPort ?? 0;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        this.crashed(err);
+      }
+    });
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => this.onClientDrain());
     socket.on('error', () => undefined); // 'close' follows, and handles it
     socket.on('close', () => this.onClose());
     this.setDeadline(Deadline.Idle, Date.now() + ctx.timeouts.idleMs);
     ctx.connections.add(this);
+  }
+
+  /** A bug must cost one connection, never the router that serves every app. */
+  private crashed(err: unknown): void {
+    this.ctx.log.error({ err, app: this.app, upstream: this.upstream }, 'router connection failed; closing it');
+    this.socket.destroy();
+  }
+
+  onUpstreamData(chunk: Buffer): void {
+    try {
+      this.upstreamData(chunk);
+    } catch (err) {
+      this.crashed(err);
+    }
   }
 
   /** The router is closing: an idle connection goes now, a busy one after its response. */
@@ -212,6 +235,7 @@ export class ClientConnection implements UpstreamOwner {
         return;
       case Deadline.Idle:
       case Deadline.Header:
+      case Deadline.Linger:
         this.socket.destroy();
         return;
     }
@@ -234,16 +258,12 @@ export class ClientConnection implements UpstreamOwner {
   private onData(chunk: Buffer): void {
     switch (this.phase) {
       case Phase.Head:
-        this.pending = concat(this.pending, chunk);
+        this.hold(chunk);
         this.serve();
         return;
       case Phase.Proxying:
-        if (!this.reqBody.done) {
-          this.forwardBody(chunk);
-        } else {
-          this.pending = concat(this.pending, chunk);
-          if (this.pending.length > MAX_PENDING) this.socket.pause();
-        }
+        if (!this.reqBody.done) this.forwardBody(chunk);
+        else this.hold(chunk);
         return;
       case Phase.Tunnel:
         if (this.up && !this.up.socket.write(chunk)) this.socket.pause();
@@ -251,9 +271,18 @@ export class ClientConnection implements UpstreamOwner {
     }
   }
 
-  /** Serves the requests waiting in `pending`, as long as each is answered at once (error pages). */
+  /** Keeps bytes for later requests; a client sending far ahead of its answers is paused. */
+  private hold(chunk: Buffer): void {
+    this.pending = concat(this.pending, chunk);
+    if (this.pending.length > MAX_PENDING) this.socket.pause();
+  }
+
+  /**
+   * Serves the requests waiting in `pending`, as long as each is answered at once (error pages) and
+   * the client reads its answers: a pipelined flood waits for 'drain' instead of filling memory.
+   */
   private serve(): void {
-    while (this.phase === Phase.Head && this.pending !== undefined) {
+    while (this.phase === Phase.Head && this.pending !== undefined && !this.socket.writableNeedDrain) {
       const parsed = parseRequestHead(this.pending, 0, this.scanFrom);
       if (parsed.kind === 'incomplete') {
         this.scanFrom = parsed.scanFrom;
@@ -303,9 +332,19 @@ export class ClientConnection implements UpstreamOwner {
     const app = this.ctx.table.appFor(head.host);
     if (!app) return this.answer(404);
     this.app = app;
-    const local = this.ctx.hooks.policy?.(app, head, this.clientIp);
+    const local = this.askPolicy(app, head);
     if (local) return this.sendLocal(local);
     this.connect(now);
+  }
+
+  /** A failing policy is logged and skipped: it must not take the app down with it. */
+  private askPolicy(app: string, head: RequestHead): LocalResponse | undefined {
+    try {
+      return this.ctx.hooks.policy?.(app, head, this.clientIp);
+    } catch (err) {
+      this.ctx.log.warn({ err, app }, 'router policy failed; the request is proxied');
+      return undefined;
+    }
   }
 
   private connect(now: number): void {
@@ -328,15 +367,22 @@ export class ClientConnection implements UpstreamOwner {
       startMs: this.startMs,
     });
     const s = conn.socket;
-    s.cork();
-    s.write(head, 'latin1');
-    if (this.replay) s.write(this.replay);
-    s.uncork();
-    if (!this.replayable) this.replay = undefined;
+    if (this.replay) {
+      // Head and body start in one segment: written apart, Nagle and delayed ACKs could hold the second.
+      s.cork();
+      s.write(head, 'latin1');
+      s.write(this.replay);
+      s.uncork();
+      if (!this.replayable) this.replay = undefined;
+    } else {
+      s.write(head, 'latin1');
+    }
     this.armProxyDeadline(now);
   }
 
   private forwardBody(chunk: Buffer): void {
+    const up = this.up;
+    if (!up) return;
     const end = this.reqBody.feed(chunk, 0);
     if (end === -1) {
       // The upstream has part of a request it must never see completed.
@@ -346,7 +392,7 @@ export class ClientConnection implements UpstreamOwner {
       return;
     }
     if (end < chunk.length) this.pending = concat(this.pending, chunk.subarray(end));
-    if (end > 0 && !this.up!.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.socket.pause();
+    if (end > 0 && !up.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.socket.pause();
     if (this.deadlineKind === Deadline.BodyIdle || this.reqBody.done) this.armProxyDeadline(Date.now());
   }
 
@@ -354,14 +400,14 @@ export class ClientConnection implements UpstreamOwner {
     this.armProxyDeadline(Date.now());
   }
 
-  onUpstreamData(chunk: Buffer): void {
+  private upstreamData(chunk: Buffer): void {
     if (this.phase === Phase.Tunnel) {
       this.bytes += chunk.length;
       if (!this.socket.write(chunk)) this.up!.socket.pause();
     } else if (this.resHead === undefined) {
       this.readResponseHead(chunk);
     } else {
-      this.forwardResponse(chunk, 0);
+      this.forwardResponse(chunk);
     }
   }
 
@@ -413,17 +459,17 @@ export class ClientConnection implements UpstreamOwner {
     }
   }
 
-  private forwardResponse(chunk: Buffer, start: number): void {
-    const end = this.resBody.feed(chunk, start);
+  private forwardResponse(chunk: Buffer): void {
+    const end = this.resBody.feed(chunk, 0);
     if (end === -1) {
       this.ctx.log.debug({ upstream: this.upstream }, 'malformed chunked response; the client connection is cut');
       this.detachUpstream().destroy();
       this.socket.destroy();
       return;
     }
-    if (end > start) {
-      this.bytes += end - start;
-      if (!this.socket.write(end === chunk.length && start === 0 ? chunk : chunk.subarray(start, end))) this.stall();
+    if (end > 0) {
+      this.bytes += end;
+      if (!this.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.stall();
     }
     if (this.resBody.done) this.responseComplete(end < chunk.length);
   }
@@ -437,6 +483,10 @@ export class ClientConnection implements UpstreamOwner {
   private onClientDrain(): void {
     if (this.up?.socket.isPaused()) this.up.socket.resume();
     if (this.deadlineKind === Deadline.WriteStall) this.armProxyDeadline(Date.now());
+    if (this.phase === Phase.Head) {
+      this.serve();
+      if (this.phase === Phase.Head && (this.pending?.length ?? 0) <= MAX_PENDING && this.socket.isPaused()) this.socket.resume();
+    }
   }
 
   onUpstreamDrain(): void {
@@ -615,9 +665,10 @@ export class ClientConnection implements UpstreamOwner {
     }
   }
 
+  /** Ends the router's side; a client that never closes its own is dropped after a while. */
   private close(): void {
     this.phase = Phase.Closed;
-    this.setDeadline(Deadline.None, Infinity);
+    this.setDeadline(Deadline.Linger, Date.now() + CLOSE_LINGER_MS);
     this.socket.end();
   }
 

@@ -21,16 +21,23 @@ export const MAX_FIELDS = 100;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n');
 
-/**
- * A token name, a colon with no whitespace before it (§5.1), a value without control characters
- * other than HTAB. A line starting with whitespace (obs-fold, §5.2) or holding a lone CR or LF fails too.
- */
-const FIELD_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[\t ]*([^\x00-\x08\x0a-\x1f\x7f]*?)[\t ]*$/;
+/** tchar (RFC 9110 §5.6.2): what field names are made of. */
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
+/** Field-value bytes: visible characters, obs-text, SP and HTAB; never CR, LF, NUL or other controls. */
+const VALUE = new Uint8Array(256);
+for (let c = 0; c < 256; c++) VALUE[c] = c === 0x09 || (c >= 0x20 && c !== 0x7f) ? 1 : 0;
+
+const invalidLine = { kind: 'invalid', status: 400, reason: 'malformed header field line' } as const;
 
 /**
  * Finds the head starting at `start` and splits it into a start line and field lines. `scanFrom` (from
  * an earlier incomplete answer) skips bytes already searched, so a head trickling in byte by byte
  * costs linear time, not quadratic.
+ *
+ * A field line is a token name, a colon with no whitespace before it (§5.1) and a value without
+ * control characters other than HTAB; a line starting with whitespace (obs-fold, §5.2) or holding a
+ * lone CR or LF is refused.
  */
 export function splitHead(buf: Buffer, start: number, scanFrom = start): HeadSplit {
   const end = buf.indexOf(CRLFCRLF, Math.max(start, scanFrom - 3));
@@ -41,15 +48,34 @@ export function splitHead(buf: Buffer, start: number, scanFrom = start): HeadSpl
     return { kind: 'incomplete', scanFrom: buf.length };
   }
   if (end - start > MAX_HEAD_BYTES) return { kind: 'invalid', status: 431, reason: 'head too large' };
-  const lines = buf.toString('latin1', start, end).split('\r\n');
-  if (lines.length - 1 > MAX_FIELDS) return { kind: 'invalid', status: 431, reason: 'too many header fields' };
-  const fields: HeaderField[] = new Array(lines.length - 1);
-  for (let i = 1; i < lines.length; i++) {
-    const m = FIELD_LINE.exec(lines[i]!);
-    if (!m) return { kind: 'invalid', status: 400, reason: 'malformed header field line' };
-    fields[i - 1] = { name: m[1]!.toLowerCase(), rawName: m[1]!, value: m[2]! };
+  // Every line of `text`, the last field line included, ends with CRLF.
+  const text = buf.toString('latin1', start, end + 2);
+  const stop = text.length;
+  const first = text.indexOf('\r\n');
+  const fields: HeaderField[] = [];
+  let i = first + 2;
+  while (i < stop) {
+    const nameStart = i;
+    while (TOKEN[text.charCodeAt(i)] === 1) i++;
+    if (i === nameStart || text.charCodeAt(i) !== 0x3a) return invalidLine;
+    const rawName = text.slice(nameStart, i);
+    i++;
+    let c = text.charCodeAt(i);
+    while (c === 0x20 || c === 0x09) c = text.charCodeAt(++i);
+    const valueStart = i;
+    let valueEnd = i;
+    while (c !== 0x0d) {
+      if (VALUE[c] !== 1) return invalidLine;
+      i++;
+      if (c !== 0x20 && c !== 0x09) valueEnd = i;
+      c = text.charCodeAt(i);
+    }
+    if (text.charCodeAt(i + 1) !== 0x0a) return invalidLine;
+    if (fields.length === MAX_FIELDS) return { kind: 'invalid', status: 431, reason: 'too many header fields' };
+    fields.push({ name: rawName.toLowerCase(), rawName, value: text.slice(valueStart, valueEnd) });
+    i += 2;
   }
-  return { kind: 'complete', startLine: lines[0]!, fields, end: end + 4 };
+  return { kind: 'complete', startLine: text.slice(0, first), fields, end: end + 4 };
 }
 
 /** The comma-separated elements of every field named `name`, trimmed and lowercased, empty ones dropped (§5.6.1 of RFC 9110). */

@@ -52,12 +52,11 @@ export function parseRequestHead(buf: Buffer, start: number, scanFrom = start): 
   const fields = split.fields;
 
   let target = line[2]!;
-  let host: string;
   let hostFromTarget = false;
   const hosts = countFields(fields, 'host');
   if (hosts > 1) return invalid('more than one Host');
   if (hosts === 0 && version === '1.1') return invalid('HTTP/1.1 request without Host');
-  host = fields.find((f) => f.name === 'host')?.value ?? '';
+  let host = fields.find((f) => f.name === 'host')?.value ?? '';
   if (target[0] !== '/') {
     const absolute = ABSOLUTE_FORM.exec(target);
     if (absolute) {

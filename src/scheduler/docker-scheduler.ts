@@ -123,7 +123,7 @@ export class DockerScheduler implements Scheduler {
     // Heroku numbers one-off dynos at random (run.4821): two runs at once rarely share a DYNO.
     const index = randomInt(1000, 10_000);
     const options = await this.oneOffOptions(app, release, ctx, run.argv, index, { tty: run.tty, interactive: run.stdin, unlogged: run.unlogged });
-    return startOneOff(this.docker, options, `run.${index}`);
+    return startOneOff(this.docker, options);
   }
 
   private async oneOffOptions(app: string, release: Release, ctx: RunContext, command: string | string[], index: number, oneOff: InstanceSpec['oneOff']) {

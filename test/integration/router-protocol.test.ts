@@ -178,6 +178,21 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
       expect(client.unread).to.equal('');
     });
 
+    it('2,000 pipelined requests in one write, to an app and to an unknown host, are all answered in order', async () => {
+      const up = await upstream((req, res) => res.end(req.url));
+      await deploy('flood', [up.address]);
+      const client = await rawClient();
+      const n = 2000;
+      let requests = '';
+      for (let i = 0; i < n; i++) requests += `GET /${i} HTTP/1.1\r\nHost: ${i % 2 ? hostOf('flood') : hostOf('nobody')}\r\n\r\n`;
+      client.socket.write(requests);
+      for (let i = 0; i < n; i++) {
+        const reply = await client.next();
+        if (i % 2) expect(reply.body.toString()).to.equal(`/${i}`);
+        else expect(reply.status).to.equal(404);
+      }
+    });
+
     it('a Host change sent while a large response is streaming waits for that response to end', async () => {
       const address = await bigUpstream();
       await deploy('stream-a', [address]);
@@ -429,6 +444,85 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
         });
         expect(reply).to.equal('POST ok');
       }
+    });
+  });
+
+  describe('connections and framing', () => {
+    it('idle client connections do not hold app connections: 20 clients one after the other share one pooled connection', async () => {
+      let connections = 0;
+      const up = await upstream((_req, res) => res.end('pooled'));
+      up.server.on('connection', () => connections++);
+      await deploy('shared', [up.address]);
+      const before = connections;
+      const clients: ResponseReader[] = [];
+      for (let i = 0; i < 20; i++) {
+        const client = await rawClient();
+        clients.push(client);
+        client.socket.write(`GET / HTTP/1.1\r\nHost: ${hostOf('shared')}\r\n\r\n`);
+        expect((await client.next()).body.toString()).to.equal('pooled');
+      }
+      expect(clients.every((c) => !c.isClosed), 'client connections kept alive').to.equal(true);
+      expect(connections - before).to.be.at.most(1);
+    });
+
+    it('a response framed by the upstream closing reaches the client whole, and that connection closes after it', async () => {
+      const server = net.createServer((socket) => {
+        sockets.push(socket);
+        socket.on('error', () => undefined);
+        socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close'));
+      });
+      servers.push(server);
+      await deploy('eof', [`127.0.0.1:${await listen(server)}`]);
+      const client = await rawClient();
+      client.socket.write(`GET / HTTP/1.1\r\nHost: ${hostOf('eof')}\r\n\r\n`);
+      const reply = await client.next();
+      expect(reply.headers.connection).to.equal('close');
+      expect(await client.closedWithin(2000)).to.equal(true);
+      expect(reply.body.toString()).to.equal('until close');
+    });
+
+    it('an upstream response with conflicting Content-Length gives the 502 page', async () => {
+      const liar = await recordingUpstream('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\nok');
+      await router.state.apps.create('liar');
+      await router.state.routes.set({ app: 'liar', upstreams: [liar.address] });
+      const reply = await waitFor(() => get(router.port, hostOf('liar'), { agent: false }), (r) => r.status !== 404, 'the route of liar');
+      expect(reply.status).to.equal(502);
+      expect(reply.body).to.include('The app did not answer correctly.');
+    });
+
+    it('a client that half-closes after its request still gets the response', async () => {
+      const up = await upstream((_req, res) => res.end('after FIN'));
+      await deploy('halfclose', [up.address]);
+      const client = await rawClient();
+      client.socket.end(`GET / HTTP/1.1\r\nHost: ${hostOf('halfclose')}\r\n\r\n`);
+      expect((await client.next()).body.toString()).to.equal('after FIN');
+      expect(await client.closedWithin(2000)).to.equal(true);
+    });
+
+    // Forwarded as HTTP/1.0, so the app frames its answer as an HTTP/1.0 client can read it (never chunked).
+    it('an HTTP/1.0 client gets its response and a closed connection, or keep-alive when it asks and the app sends a length', async () => {
+      const up = await upstream((req, res) => {
+        const text = `seen as ${req.httpVersion}`;
+        res.setHeader('content-length', text.length);
+        res.end(text);
+      });
+      await deploy('old-client', [up.address]);
+      const client = await rawClient();
+      client.socket.write(`GET / HTTP/1.0\r\nHost: ${hostOf('old-client')}\r\nConnection: keep-alive\r\n\r\n`);
+      const kept = await client.next();
+      expect(kept.body.toString()).to.equal('seen as 1.0');
+      expect(kept.headers.connection).to.equal('keep-alive');
+      client.socket.write(`GET / HTTP/1.0\r\nHost: ${hostOf('old-client')}\r\n\r\n`);
+      expect((await client.next()).headers.connection).to.equal('close');
+      expect(await client.closedWithin(2000)).to.equal(true);
+    });
+
+    it('a request head over 16 KB gets 431 and a closed connection', async () => {
+      const client = await rawClient();
+      client.socket.write(`GET / HTTP/1.1\r\nHost: a.localhost\r\nCookie: ${'c'.repeat(17 * 1024)}\r\n\r\n`);
+      const reply = await client.next();
+      expect(reply.status).to.equal(431);
+      expect(await client.closedWithin(2000)).to.equal(true);
     });
   });
 
