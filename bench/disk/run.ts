@@ -44,7 +44,8 @@
  * the end. Needs Docker with the overlay2 storage driver, root (the layer folders are root's), git,
  * the stack image, the npm registry and a Redis (PIER_TEST_REDIS_URL). Bounded: BENCH_BUDGET_S (900)
  * seconds of deploying, after which it stops early and reports the deploys done so far; then at most
- * 45 s of settling and 60 s of clean-up; a watchdog exits should even that overrun.
+ * 45 s of settling, 30 s for Docker's count and 60 s of clean-up; a watchdog exits should even that
+ * overrun (bench/lib/budget.ts).
  */
 import { execFile, spawn } from 'node:child_process';
 import { appendFile, rm, statfs } from 'node:fs/promises';
@@ -52,8 +53,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Docker from 'dockerode';
-import { TestPier, commitAll, removeInstance } from '../../test/helpers/test-pier.js';
+import { TestPier, commitAll } from '../../test/helpers/test-pier.js';
 import { connectTestRedis } from '../../test/helpers/redis.js';
+import { BenchAbort, Budget } from '../lib/budget.js';
 import { indent, killGroup, median } from '../lib/common.js';
 
 /** The file each push changes, and how a comment line starts in it. */
@@ -75,39 +77,25 @@ const ROW_EVERY = 20;
 const FIRST_PUSH_CAP_MS = 240_000;
 const PUSH_CAP_MS = 120_000;
 const SETTLE_MS = 45_000;
+/** GET /system/df sizes every volume and container on the host. */
+const DOCKER_DF_MS = 30_000;
 const CLEANUP_MS = 60_000;
 const MB = 1024 * 1024;
 
 const t0 = performance.now();
-const deadline = t0 + BUDGET_MS;
-const abort = new AbortController();
+// Deploying gets BENCH_BUDGET_S; the final settling and Docker's count come on top, within the watchdog.
+const budget = new Budget('Disk bench', BUDGET_MS + SETTLE_MS + DOCKER_DF_MS, CLEANUP_MS);
+const { abort } = budget;
 
-class BenchAbort extends Error {}
-
-/** The process group of the push running now (git push leads its own group). */
-let pushGroup: number | undefined;
-let instanceUnderTest: string | undefined;
-
-const watchdog = setTimeout(
-  () => {
-    if (pushGroup !== undefined) killGroup(pushGroup);
-    console.error(
-      `\nDisk bench: still running ${((BUDGET_MS + SETTLE_MS + CLEANUP_MS) / 1000).toFixed(0)} s after the start; exiting without finishing clean-up` +
-        (instanceUnderTest ? ` (instance ${instanceUnderTest} may be left: its containers, images, volumes and Redis keys carry that name).` : '.'),
-    );
-    process.exit(2);
-  },
-  BUDGET_MS + SETTLE_MS + CLEANUP_MS + 5000,
-);
-watchdog.unref();
-
-for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
-process.once('SIGINT', () => abort.abort(new BenchAbort('interrupted (SIGINT)')));
-process.once('SIGTERM', () => abort.abort(new BenchAbort('terminated (SIGTERM)')));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const mb = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : (bytes / MB).toFixed(1));
-const signedMb = (bytes: number) => `${bytes >= 0 ? '+' : ''}${mb(bytes)}`;
+/** Layers of a Dockerfile app weigh kilobytes, a buildpack app's image a hundred megabytes: the unit follows. */
+function size(bytes: number | undefined): string {
+  if (bytes === undefined) return 'n/a';
+  const abs = Math.abs(bytes);
+  if (abs < MB) return `${(bytes / 1024).toFixed(0)} KB`;
+  if (abs < 1024 * MB) return `${(bytes / MB).toFixed(1)} MB`;
+  return `${(bytes / 1024 / MB).toFixed(2)} GB`;
+}
+const signedSize = (bytes: number) => `${bytes >= 0 ? '+' : ''}${size(bytes)}`;
 const secs = (ms: number) => (ms / 1000).toFixed(1);
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
@@ -123,7 +111,6 @@ function checkKnobs(): void {
 
 interface Push {
   ms: number;
-  output: string;
   /** The images Pier said it pruned right after this deploy. */
   pruned: number;
 }
@@ -138,7 +125,8 @@ function push(pier: TestPier, repo: string, deploy: number, timeoutMs: number): 
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    pushGroup = child.pid;
+    const group = child.pid;
+    if (group !== undefined) budget.children.add(group);
     let output = '';
     let failure: Error | undefined;
     const collect = (d: Buffer) => (output += d.toString());
@@ -158,12 +146,12 @@ function push(pier: TestPier, repo: string, deploy: number, timeoutMs: number): 
     child.on('close', (code) => {
       clearTimeout(timer);
       abort.signal.removeEventListener('abort', onAbort);
-      pushGroup = undefined;
+      if (group !== undefined) budget.children.delete(group);
       if (failure) return reject(failure);
       if (code !== 0 || !/Application deployed in/.test(output)) {
         return reject(new Error(`push ${deploy} did not deploy (exit ${code}). Its output:\n${indent(output)}`));
       }
-      resolve({ ms: performance.now() - started, output, pruned: Number(/Pruned (\d+) image/.exec(output)?.[1] ?? 0) });
+      resolve({ ms: performance.now() - started, pruned: Number(/Pruned (\d+) image/.exec(output)?.[1] ?? 0) });
     });
   });
 }
@@ -351,10 +339,10 @@ async function settle(docker: Docker, meter: DiskMeter, instance: string, waitMs
     const images = await docker.listImages({ filters: { reference: [`${meter.repository}:*`] } });
     if (containers.length <= 1 && images.length <= KEEP) {
       // The second pass starts once the last old instance is removed and takes a few Docker calls.
-      await sleep(1000);
+      await budget.sleep(1000);
       return true;
     }
-    await sleep(250);
+    await budget.sleep(250);
   }
   return false;
 }
@@ -366,17 +354,17 @@ const COLUMNS: Array<[string, number, (s: Sample, start: Sample) => string]> = [
   ['push s', 7, (s) => secs(s.pushMs)],
   ['pruned', 7, (s) => String(s.pruned)],
   ['images', 7, (s) => String(s.images)],
-  ['app MB', 8, (s) => mb(s.appBytes)],
-  ['new MB', 7, (s) => mb(s.newBytes)],
+  ['app', 10, (s) => size(s.appBytes)],
+  ['new', 10, (s) => size(s.newBytes)],
   ['dangling', 9, (s) => String(s.dangling)],
-  ['dangl MB', 9, (s) => mb(s.danglingBytes)],
-  ['cache MB', 9, (s) => mb(s.cacheBytes)],
+  ['dangl', 8, (s) => size(s.danglingBytes)],
+  ['cache', 10, (s) => size(s.cacheBytes)],
   ['ctrs', 5, (s) => String(s.containers)],
-  ['free GB', 8, (s) => (s.freeBytes / 1024 / MB).toFixed(2)],
-  ['free Δ MB', 10, (s, start) => signedMb(s.freeBytes - start.freeBytes)],
+  ['free', 10, (s) => size(s.freeBytes)],
+  ['free Δ', 11, (s, start) => signedSize(s.freeBytes - start.freeBytes)],
   ['redis keys', 11, (s) => (s.redis ? String(s.redis.keys) : '')],
-  ['redis KB', 9, (s) => (s.redis ? (s.redis.bytes / 1024).toFixed(0) : '')],
-  ['home MB', 8, (s) => mb(s.homeBytes)],
+  ['redis', 9, (s) => (s.redis ? size(s.redis.bytes) : '')],
+  ['home', 9, (s) => size(s.homeBytes)],
 ];
 
 const printHeader = () => console.log(COLUMNS.map(([name, w]) => name.padStart(w)).join(''));
@@ -410,50 +398,50 @@ function report({ samples, start, settled, unsettled, rounds, dockerView }: Run)
   );
   const line = (label: string, value: string) => console.log(`  ${label.padEnd(44)} ${value}`);
   if (atKeep) {
-    line(`app images after deploy ${KEEP} (= keep)`, `${atKeep.images} images, ${mb(atKeep.appBytes)} MB`);
+    line(`app images after deploy ${KEEP} (= keep)`, `${atKeep.images} image(s), ${size(atKeep.appBytes)}`);
   } else {
     line(`app images after deploy ${KEEP} (= keep)`, `not reached (${n} deploys)`);
   }
-  line(`app images after deploy ${n}`, `${last.images} images, ${mb(last.appBytes)} MB`);
+  line(`app images after deploy ${n}`, `${last.images} image(s), ${size(last.appBytes)}`);
   if (atKeep && n > KEEP) {
     const growth = last.appBytes - atKeep.appBytes;
-    line(`growth from deploy ${KEEP} to ${n}`, `${signedMb(growth)} MB (${signedMb(growth / (n - KEEP))} MB per deploy; one image's layers: ${mb(perImage)} MB)`);
-    if (Math.abs(growth) > perImage / 2) problems.push(`the app's images grew by ${mb(growth)} MB between deploy ${KEEP} and ${n}`);
+    line(`growth from deploy ${KEEP} to ${n}`, `${signedSize(growth)} (${signedSize(growth / (n - KEEP))} per deploy; one image's layers: ${size(perImage)})`);
+    if (Math.abs(growth) > perImage / 2) problems.push(`the app's images grew by ${size(growth)} between deploy ${KEEP} and ${n}`);
   }
   const expectLeft = Math.min(KEEP, n);
   line('images left once old instances stopped', `${settled.images} (PIER_KEEP_RELEASES=${KEEP})`);
   if (unsettled > 0) problems.push(`${unsettled} time(s) the old instance was not gone ${SETTLE_MS / 1000} s after a push`);
   if (settled.images !== expectLeft) problems.push(`${settled.images} images are left, not ${expectLeft}`);
-  line('  their layers / containers of the app', `${mb(settled.appBytes)} MB / ${settled.containers}`);
+  line('  their layers / containers of the app', `${size(settled.appBytes)} / ${settled.containers}`);
   if (settled.containers !== 1) problems.push(`${settled.containers} containers of the app are left, not 1`);
   const maxDangling = Math.max(...samples.map((s) => s.dangling));
-  line('dangling images of the instance', `at most ${maxDangling} after a deploy, ${settled.dangling} at the end (${mb(settled.danglingBytes)} MB)`);
+  line('dangling images of the instance', `at most ${maxDangling} after a deploy, ${settled.dangling} at the end (${size(settled.danglingBytes)})`);
   if (settled.dangling > 0) problems.push(`${settled.dangling} dangling images of the instance are left`);
-  if (atKeep) line('build cache volume', `${mb(atKeep.cacheBytes)} MB after deploy ${KEEP}, ${mb(last.cacheBytes)} MB after deploy ${n} (${signedMb(last.cacheBytes - atKeep.cacheBytes)} MB)`);
+  if (atKeep) line('build cache volume', `${size(atKeep.cacheBytes)} after deploy ${KEEP}, ${size(last.cacheBytes)} after deploy ${n} (${signedSize(last.cacheBytes - atKeep.cacheBytes)})`);
   line(
     'free space where Docker keeps its data',
-    `${mb(start.freeBytes)} MB before, ${atKeep ? `${signedMb(atKeep.freeBytes - start.freeBytes)} MB after deploy ${KEEP}, ` : ''}` +
-      `${signedMb(last.freeBytes - start.freeBytes)} MB after deploy ${n}, ${signedMb(settled.freeBytes - start.freeBytes)} MB at the end`,
+    `${size(start.freeBytes)} before, ${atKeep ? `${signedSize(atKeep.freeBytes - start.freeBytes)} after deploy ${KEEP}, ` : ''}` +
+      `${signedSize(last.freeBytes - start.freeBytes)} after deploy ${n}, ${signedSize(settled.freeBytes - start.freeBytes)} at the end`,
   );
-  if (atKeep) line(`  between deploy ${KEEP} and ${n}`, `${signedMb(last.freeBytes - atKeep.freeBytes)} MB (the whole machine: other work on it counts too)`);
+  if (atKeep) line(`  between deploy ${KEEP} and ${n}`, `${signedSize(last.freeBytes - atKeep.freeBytes)} (the whole machine: other work on it counts too)`);
   const detailed = samples.filter((s) => s.redis);
   const firstRedis = detailed.find((s) => s.deploy >= KEEP) ?? detailed[0];
   if (firstRedis?.redis && settled.redis && n > firstRedis.deploy) {
     const grew = settled.redis.bytes - firstRedis.redis.bytes;
     line(
       "Redis: the instance's keys",
-      `${firstRedis.redis.keys} keys, ${(firstRedis.redis.bytes / 1024).toFixed(0)} KB after deploy ${firstRedis.deploy}; ` +
-        `${settled.redis.keys} keys, ${(settled.redis.bytes / 1024).toFixed(0)} KB after deploy ${n} (${(grew / 1024 / (n - firstRedis.deploy)).toFixed(1)} KB per deploy)`,
+      `${firstRedis.redis.keys} keys, ${size(firstRedis.redis.bytes)} after deploy ${firstRedis.deploy}; ` +
+        `${settled.redis.keys} keys, ${size(settled.redis.bytes)} after deploy ${n} (${signedSize(grew / (n - firstRedis.deploy))} per deploy: build records and logs are kept)`,
     );
   }
-  if (settled.homeBytes !== undefined) line('PIER_HOME at the end', `${mb(settled.homeBytes)} MB`);
+  if (settled.homeBytes !== undefined) line('PIER_HOME at the end', size(settled.homeBytes));
   if (dockerView) {
-    line("Docker's own count of the images left", `${mb(dockerView.unique)} MB unique (Size − SharedSize), ${mb(dockerView.virtual)} MB with the stack counted in each`);
+    line("Docker's own count of the images left", `${size(dockerView.unique)} unique (Size − SharedSize), ${size(dockerView.virtual)} with the stack counted in each`);
     console.log('  (Docker counts file bytes and leaves out layers that images share; the layer folders above count allocated blocks, shared layers once)');
   }
   console.log(
-    `\nWithout pruning these ${n} deploys' images would take ${mb(withoutPruning)} MB (the sum of each image's own layers; ` +
-      `median ${mb(perImage)} MB an image), ${(withoutPruning / settled.appBytes).toFixed(1)}× more than the ${mb(settled.appBytes)} MB kept.`,
+    `\nWithout pruning these ${n} deploys' images would take ${size(withoutPruning)} (the sum of each image's own layers; ` +
+      `median ${size(perImage)} an image), ${(withoutPruning / settled.appBytes).toFixed(1)}× more than the ${size(settled.appBytes)} kept.`,
   );
   for (const p of problems) console.log(` !     Not flat: ${p}.`);
   if (problems.length === 0) console.log('Disk use stayed flat: images left = keep, no dangling images left, no growth beyond noise.');
@@ -462,10 +450,13 @@ function report({ samples, start, settled, unsettled, rounds, dockerView }: Run)
 
 // ---- main --------------------------------------------------------------------------------------
 
+/** Deploying time left: the final settling and Docker's count are kept out of it. */
+const deployingLeft = () => budget.left() - SETTLE_MS - DOCKER_DF_MS;
+
 /** Time for the next push: its cap, or what remains of the budget; undefined when it would not fit. */
 function nextPushTimeout(capMs: number, slowestMs: number): number | undefined {
   if (abort.signal.aborted) throw abort.signal.reason as Error;
-  const left = deadline - performance.now();
+  const left = deployingLeft();
   if (left < Math.max(1.5 * slowestMs, 5000)) return undefined;
   return Math.min(capMs, left);
 }
@@ -479,14 +470,14 @@ async function main(): Promise<void> {
     checkKnobs();
     pier = await TestPier.start({ env: { PIER_KEEP_RELEASES: String(KEEP) } });
     const { instance } = pier.settings;
-    instanceUnderTest = instance;
+    budget.instance = instance;
     const meter = await DiskMeter.create(docker, pier);
     console.log(
       `Disk bench: Pier instance ${instance}, fixture ${FIXTURE}, up to ${DEPLOYS} deploys in ${BUDGET_MS / 1000} s, keep ${KEEP}; ` +
         `node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]!.toFixed(2)}, Docker data in ${meter.dockerRoot}`,
     );
     repo = await pier.fixtureRepo(FIXTURE);
-    const start = await meter.sample(0, { ms: 0, output: '', pruned: 0 }, true);
+    const start = await meter.sample(0, { ms: 0, pruned: 0 }, true);
     printHeader();
     printRow(start, start);
 
@@ -505,7 +496,7 @@ async function main(): Promise<void> {
       const pushed = await push(pier, repo, deploy, timeoutMs);
       const answer = await pier.get(APP).catch((err: Error) => ({ status: 0, body: err.message }));
       if (answer.status !== 200) throw new Error(`after push ${deploy} the app answered ${answer.status} through the router: ${answer.body.slice(0, 200)}`);
-      if (PACE === 'settled' && !(await settle(docker, meter, instance, Math.min(SETTLE_MS, Math.max(0, deadline - performance.now()))))) unsettled++;
+      if (PACE === 'settled' && !(await settle(docker, meter, instance, Math.min(SETTLE_MS, Math.max(0, deployingLeft()))))) unsettled++;
       const row = deploy === 1 || deploy === KEEP || deploy % ROW_EVERY === 0;
       const sample = await meter.sample(deploy, pushed, row);
       samples.push(sample);
@@ -516,40 +507,25 @@ async function main(): Promise<void> {
 
     if (!(await settle(docker, meter, instance, SETTLE_MS))) unsettled++;
     const last = samples[samples.length - 1]!;
-    const settled = await meter.sample(last.deploy, { ms: last.pushMs, output: '', pruned: last.pruned }, true);
+    const settled = await meter.sample(last.deploy, { ms: last.pushMs, pruned: last.pruned }, true);
     console.log('(settled: old instances stopped, second pruning pass done)');
     printRow(settled, start);
-    const dockerView = await Promise.race([meter.dockerView(), sleep(30_000).then(() => undefined)]).catch(() => undefined);
+    const dockerView = await Promise.race([meter.dockerView(), budget.sleep(DOCKER_DF_MS).then(() => undefined)]).catch(() => undefined);
     if (!report({ samples, start, settled, unsettled, rounds, dockerView })) process.exitCode = 1;
   } catch (err) {
     failed = true;
     console.error(`\nDisk bench ${err instanceof BenchAbort ? 'aborted' : 'failed'}: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   } finally {
-    if (pier && !(await cleanUp(docker, pier, repo, failed))) process.exitCode = 1;
+    if (pier && !(await budget.closePier(docker, pier, failed))) {
+      // The fixture repository goes with a normal close only.
+      if (repo) await rm(repo, { recursive: true, force: true }).catch(() => undefined);
+      process.exitCode = 1;
+    }
   }
   console.log(`\n(bench took ${secs(performance.now() - t0)} s including start-up and clean-up)`);
   // A forced clean-up may leave the daemon holding handles; leave rather than hang.
   process.exit(process.exitCode ?? 0);
-}
-
-/** Removes everything the run created, bounded; a build still running is cut short first so the worker can close. */
-async function cleanUp(docker: Docker, pier: TestPier, repo: string | undefined, failed: boolean): Promise<boolean> {
-  const { instance, home } = pier.settings;
-  const work = (async () => {
-    if (failed) {
-      for (const c of await docker.listContainers({ all: true, filters: { label: [`pier.instance=${instance}`, 'pier.role=build'] } })) {
-        await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
-      }
-    }
-    await pier.close();
-  })();
-  const outcome = await Promise.race([work.then(() => 'done'), sleep(CLEANUP_MS).then(() => 'timeout')]).catch((err: Error) => err.message);
-  if (outcome === 'done') return true;
-  console.error(`Clean-up: ${outcome === 'timeout' ? `the daemon did not close within ${CLEANUP_MS / 1000} s` : `closing the daemon failed (${outcome})`}; removing instance ${instance} directly.`);
-  await removeInstance(instance).catch((err: unknown) => console.error(`Clean-up of ${instance} failed: ${(err as Error).message}`));
-  for (const dir of [home, repo]) if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  return false;
 }
 
 await main();
