@@ -33,6 +33,7 @@ import { RouteTable } from './router/route-table.js';
 import { Router } from './router/router.js';
 import { watchContainerEvents } from './scheduler/docker-events.js';
 import { DockerScheduler, defaultSchedulerTimings } from './scheduler/docker-scheduler.js';
+import { DockerServices } from './scheduler/docker-services.js';
 import type { Settings } from './settings.js';
 import { createState } from './state/index.js';
 import { migrate } from './state/migrations.js';
@@ -98,7 +99,8 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
     );
     closers.push(() => scheduler.settle());
     const images = new AppImages(docker, settings.instance);
-    const plugins = new PluginHost({ state, log, builtinDir: builtinPluginsDir, installDir: path.join(settings.home, 'plugins'), dataDir: path.join(settings.home, 'plugin-data') });
+    const services = new DockerServices(docker, { instance: settings.instance, network: settings.instance, stackImage: settings.stackImage, caBundle: settings.caBundle }, log);
+    const plugins = new PluginHost({ state, log, builtinDir: builtinPluginsDir, installDir: path.join(settings.home, 'plugins'), dataDir: path.join(settings.home, 'plugin-data'), services });
     // Registered early, so it closes late: servers and workers that emit events close first.
     closers.push(() => plugins.close());
     const releases = new ReleaseService(state, scheduler, images, log, plugins);

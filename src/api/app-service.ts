@@ -147,20 +147,21 @@ export class AppService {
     return this.images.cleanup((await this.state.apps.list()).map((a) => a.name));
   }
 
-  async setConfig(name: string, vars: Record<string, string>, who: string, progress: ProgressFn) {
+  /** `description` names the release for what the change means (an add-on's "Attach postgres db"), else the keys. */
+  async setConfig(name: string, vars: Record<string, string>, who: string, progress: ProgressFn, description?: string) {
     await this.require(name);
     await this.state.config.set(name, vars);
     const keys = Object.keys(vars);
-    const release = await this.releases.releaseConfig(name, `Set ${keys.join(', ')}`, who, progress);
+    const release = await this.releases.releaseConfig(name, description ?? `Set ${keys.join(', ')}`, who, progress);
     await this.plugins.emit('config-changed', { app: name, set: keys, unset: [], by: who }, progress);
     return { keys, release: release?.version ?? null };
   }
 
-  async unsetConfig(name: string, keys: string[], who: string, progress: ProgressFn) {
+  async unsetConfig(name: string, keys: string[], who: string, progress: ProgressFn, description?: string) {
     await this.require(name);
     const removed = await this.state.config.unset(name, keys);
     if (removed.length === 0) return { keys: [], release: null };
-    const release = await this.releases.releaseConfig(name, `Unset ${removed.join(', ')}`, who, progress);
+    const release = await this.releases.releaseConfig(name, description ?? `Unset ${removed.join(', ')}`, who, progress);
     await this.plugins.emit('config-changed', { app: name, set: [], unset: removed, by: who }, progress);
     return { keys: removed, release: release?.version ?? null };
   }

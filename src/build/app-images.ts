@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { SERVICE_ROLE } from '../scheduler/docker-services.js';
 
 export interface CleanupReport {
   containers: string[];
@@ -57,16 +58,16 @@ export class AppImages {
 
   /** Every image and the build cache of an app (apps:destroy). */
   async removeAll(app: string): Promise<void> {
-    await this.removeImagesExcept(app, new Set());
+    await this.removeImagesExcept(app, async () => new Set());
     await this.docker.getVolume(this.cacheVolume(app)).remove().catch(() => undefined);
   }
 
   /**
-   * Removes the app's images that no kept release refers to, then build layers nothing uses any
-   * more. Returns the tags removed.
+   * Removes the app's images that `keep` does not name, then build layers nothing uses any more.
+   * Returns the tags removed.
    */
-  async prune(app: string, keep: string[]): Promise<string[]> {
-    const removed = await this.removeImagesExcept(app, new Set(keep));
+  async prune(app: string, keep: () => Promise<string[]>): Promise<string[]> {
+    const removed = await this.removeImagesExcept(app, async () => new Set(await keep()));
     await this.pruneDangling();
     return removed;
   }
@@ -77,6 +78,8 @@ export class AppImages {
     const label = [`pier.instance=${this.instance}`];
     const known = new Set(apps);
     for (const c of await this.docker.listContainers({ all: true, filters: { label, status: ['exited', 'created', 'dead'] } })) {
+      // An add-on service stopped by a dockerd restart is still a database with its container config; it is not litter.
+      if (c.Labels['pier.role'] === SERVICE_ROLE) continue;
       if (await this.docker.getContainer(c.Id).remove({ force: true }).then(() => true, () => false)) report.containers.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
     }
     for (const img of await this.docker.listImages({ filters: { label } })) {
@@ -87,7 +90,7 @@ export class AppImages {
     const prefix = `${this.instance}-cache-`;
     for (const v of (await this.docker.listVolumes()).Volumes ?? []) {
       // Storage (storage:mount) is the apps' data, kept even when its app is gone; another instance's may match the prefix.
-      if (v.Labels?.['pier.role'] === 'storage') continue;
+      if (v.Labels?.['pier.role'] === 'storage' || v.Labels?.['pier.role'] === SERVICE_ROLE) continue;
       if (v.Name.startsWith(prefix) && !known.has(v.Name.slice(prefix.length))) {
         if (await this.docker.getVolume(v.Name).remove().then(() => true, () => false)) report.volumes.push(v.Name);
       }
@@ -95,9 +98,14 @@ export class AppImages {
     return report;
   }
 
-  private async removeImagesExcept(app: string, keep: Set<string>): Promise<string[]> {
+  /**
+   * Images are listed before `keep` is asked: a build that commits its image meanwhile is either
+   * not listed yet, or still active when `keep` is read, so its image is never taken.
+   */
+  private async removeImagesExcept(app: string, keepNow: () => Promise<Set<string>>): Promise<string[]> {
     const removed: string[] = [];
     const images = await this.docker.listImages({ filters: { reference: [`${this.repository(app)}:*`] } });
+    const keep = await keepNow();
     for (const img of images) {
       const tags = img.RepoTags ?? [];
       if (tags.some((t) => keep.has(t))) continue;

@@ -236,7 +236,12 @@ async function runBuild(
 /** Keeps the images of the app's last `keep` releases, so disk use stays flat however often it deploys. */
 async function pruneImages(app: string, deps: BuildWorkerDeps, keep: number, write: (line: string) => void): Promise<void> {
   try {
-    const kept = (await deps.state.releases.list(app)).slice(0, keep).map((r) => r.image);
+    // Failed releases are not restorable; builds still running have images no release names yet.
+    const kept = async () => {
+      const releases = (await deps.state.releases.list(app)).filter((r) => !r.failed).slice(0, keep).map((r) => r.image);
+      const building = (await deps.state.builds.activeIds()).map((id) => `${deps.images.repository(app)}:${id}`);
+      return [...releases, ...building];
+    };
     const removed = await deps.images.prune(app, kept);
     if (removed.length > 0) write(`-----> Pruned ${removed.length} image(s) older than the last ${keep} releases`);
   } catch (err) {

@@ -98,7 +98,7 @@ async function run(call: number, kind: string, name: string, input: unknown): Pr
     const command = definition.commands?.[name];
     if (!command) throw new Error(`it has no command ${name}`);
     const { args, stdin, who } = input as CommandInput;
-    const writer = (stream: 'stdout' | 'stderr'): Writer => ({ write: (text) => output(call, stream, String(text)) });
+    const writer = (stream: 'stdout' | 'stderr'): Writer => ({ write: (data) => (data instanceof Uint8Array ? outputBytes(call, stream, data) : output(call, stream, String(data))) });
     const io: CommandContext = { ...ctx, stdin: Buffer.from(stdin ?? '', 'base64'), stdout: writer('stdout'), stderr: writer('stderr'), print: (line) => output(call, 'stdout', `${line}\n`), who };
     return (await command.run(args, io)) ?? 0;
   }
@@ -117,6 +117,16 @@ function response(r: PluginResponse | undefined): { status: number; headers: Rec
 
 function output(call: number, stream: 'stdout' | 'stderr', text: string): void {
   for (let at = 0; at < text.length; at += MAX_OUTPUT_CHUNK) send({ type: 'output', call, stream, data: text.slice(at, at + MAX_OUTPUT_CHUNK) });
+}
+
+/** Base64 grows by a third: chunks of this many bytes stay within MAX_OUTPUT_CHUNK. */
+const BYTES_PER_CHUNK = (MAX_OUTPUT_CHUNK / 4) * 3;
+
+function outputBytes(call: number, stream: 'stdout' | 'stderr', bytes: Uint8Array): void {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < buf.length; at += BYTES_PER_CHUNK) {
+    send({ type: 'output', call, stream, data: buf.subarray(at, at + BYTES_PER_CHUNK).toString('base64'), encoding: 'base64' });
+  }
 }
 
 function rpc<T>(call: number, method: string, params?: unknown): Promise<T> {
@@ -144,8 +154,8 @@ function context(call: number): PluginContext {
     apps: { list: () => c('apps.list'), exists: (app) => c('apps.exists', { app }) },
     config: {
       get: (app) => c('config.get', { app }),
-      set: (app, vars) => c('config.set', { app, vars }),
-      unset: (app, keys) => c('config.unset', { app, keys }),
+      set: (app, vars, opts) => c('config.set', { app, vars, description: opts?.description }),
+      unset: (app, keys, opts) => c('config.unset', { app, keys, description: opts?.description }),
     },
     kv: {
       get: async (key) => (await c<string | null>('kv.get', { key })) ?? undefined,

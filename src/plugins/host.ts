@@ -2,6 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { projectRoot } from '../paths.js';
+import type { DockerServices } from '../scheduler/docker-services.js';
 import type { ProgressFn } from '../scheduler/scheduler.js';
 import type { State } from '../state/index.js';
 import { dispatch } from './bus.js';
@@ -26,6 +27,8 @@ export interface PluginHostOptions {
   installDir: string;
   /** Each plugin's own folder lives below (PIER_HOME/plugin-data/<name>); uninstalling keeps it. */
   dataDir: string;
+  /** The add-on services plugins run (services.* capabilities). */
+  services?: DockerServices;
 }
 
 export interface PluginInfo {
@@ -77,7 +80,7 @@ export class PluginHost implements PluginEmitter {
 
   /** Loads the plugins, starting the enabled ones, which may then use `apps` to change config. */
   async start(apps: ConfigWriter): Promise<void> {
-    this.rpc = capabilities({ state: this.opts.state, apps, log: this.opts.log });
+    this.rpc = capabilities({ state: this.opts.state, apps, log: this.opts.log, services: this.opts.services });
     await this.sync();
   }
 
@@ -278,6 +281,6 @@ function describe({ found, enabled, registration, error }: Loaded): PluginInfo {
 /** Output as whole lines (handlers' progress lines arrive one per chunk; capability progress too). */
 function asLines(onLine: (line: string) => void): OutputSink {
   return (_stream, data) => {
-    for (const line of data.split('\n')) if (line !== '') onLine(line);
+    for (const line of data.toString().split('\n')) if (line !== '') onLine(line);
   };
 }

@@ -75,7 +75,8 @@ const childMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('broken'), error: z.string() }).strict(),
   z.object({ type: z.literal('reply'), id, ok: z.boolean(), value: z.unknown().optional(), error: z.string().optional() }).strict(),
   z.object({ type: z.literal('rpc'), id, call: id, method: z.string().max(100), params: z.unknown().optional() }).strict(),
-  z.object({ type: z.literal('output'), call: id, stream: z.enum(['stdout', 'stderr']), data: z.string().max(MAX_OUTPUT_CHUNK) }).strict(),
+  // Bytes (a pg_dump archive) travel as base64; text as it is, so the common case stays readable in the daemon log.
+  z.object({ type: z.literal('output'), call: id, stream: z.enum(['stdout', 'stderr']), data: z.string().max(MAX_OUTPUT_CHUNK), encoding: z.literal('base64').optional() }).strict(),
 ]);
 export type ChildMessage = z.infer<typeof childMessageSchema>;
 export type Registration = z.infer<typeof registrationSchema>;

@@ -19,7 +19,8 @@ const fromSources = import.meta.url.endsWith('.ts');
 const childProgram = fileURLToPath(new URL(`./child.${fromSources ? 'ts' : 'js'}`, import.meta.url));
 const execArgv = [...(fromSources ? ['--import', import.meta.resolve('tsx')] : []), `--max-old-space-size=${MAX_HEAP_MB}`];
 
-export type OutputSink = (stream: 'stdout' | 'stderr', data: string) => void;
+/** `data` is a Buffer for bytes a command wrote as such (binary stdout), else text. */
+export type OutputSink = (stream: 'stdout' | 'stderr', data: string | Buffer) => void;
 /** Serves one RPC of a plugin; `output` is that of the call the RPC was made during. */
 export type RpcServer = (method: string, params: unknown, output: OutputSink | undefined) => Promise<unknown>;
 
@@ -148,7 +149,7 @@ export class PluginProcess {
       if (message.ok) pending.done(message.value);
       else pending.fail(message.error ?? 'it failed without saying why');
     } else if (message.type === 'output') {
-      this.calls.get(message.call)?.onOutput?.(message.stream, message.data);
+      this.calls.get(message.call)?.onOutput?.(message.stream, message.encoding === 'base64' ? Buffer.from(message.data, 'base64') : message.data);
     } else if (message.type === 'rpc') {
       this.serveRpc(message.method, message.params, this.calls.get(message.call)?.onOutput).then(
         (value) => send(child, { type: 'rpc-reply', id: message.id, ok: true, value }),

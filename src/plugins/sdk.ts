@@ -8,6 +8,7 @@ import type { CommandSpec, RouteRequest } from './protocol.js';
 
 export type { EventName, EventPayload, EventResult, PluginEventMap } from './events.js';
 export type { RouteRequest } from './protocol.js';
+export { defineServicePlugin, type ServiceKind } from './service-plugin.js';
 
 export interface PluginLog {
   /** With `app`, the line also becomes one of the app's events, shown by `pier logs APP` as `pier[<plugin>]`. */
@@ -27,8 +28,9 @@ export interface PluginContext {
   /** An app's config vars. set and unset make a release, as `pier config:set` does, and emit config-changed. */
   config: {
     get(app: string): Promise<Record<string, string>>;
-    set(app: string, vars: Record<string, string>): Promise<{ keys: string[]; release: number | null }>;
-    unset(app: string, keys: string[]): Promise<{ keys: string[]; release: number | null }>;
+    /** `opts.description` names the release ("Attach postgres db"); by default it lists the keys. */
+    set(app: string, vars: Record<string, string>, opts?: { description?: string }): Promise<{ keys: string[]; release: number | null }>;
+    unset(app: string, keys: string[], opts?: { description?: string }): Promise<{ keys: string[]; release: number | null }>;
   };
   /** A small store of the plugin's own (in Redis, so every daemon process sees the same). */
   kv: {
@@ -47,7 +49,8 @@ export interface EventContext extends PluginContext {
 }
 
 export interface Writer {
-  write(text: string): void;
+  /** Bytes (a Buffer or Uint8Array) reach the caller unchanged, for binary output such as a dump. */
+  write(data: string | Uint8Array): void;
 }
 
 export interface CommandContext extends PluginContext {

@@ -214,7 +214,7 @@ describe('plugins', function () {
 
     const incompatible = await pier.cli(['plugins:install', fixturePlugin('incompatible-api')]);
     expect(incompatible.code).to.equal(1);
-    expect(incompatible.stderr).to.contain('the plugin needs plugin API ^2.0.0, and this Pier provides 1.0.0');
+    expect(incompatible.stderr).to.contain('the plugin needs plugin API ^2.0.0, and this Pier provides 1.1.0');
 
     const notAPlugin = await pier.cli(['plugins:install', path.join(repoRoot, 'test/fixtures/dockerfile-app')]);
     expect(notAPlugin.code).to.equal(1);
@@ -230,6 +230,6 @@ describe('plugins', function () {
 
     expect(await installedFolders()).to.deep.equal(['vetoes']);
     const names = (JSON.parse((await pier.cli(['plugins', '--json'])).stdout) as Array<{ name: string }>).map((p) => p.name);
-    expect(names).to.deep.equal(['example', 'vetoes']);
+    expect(names).to.deep.equal(['example', 'postgres', 'redis', 'vetoes']);
   });
 });

@@ -41,6 +41,11 @@ describe('the plugin IPC protocol', () => {
     expect(refusal({ type: 'output', call: 3, stream: 'stdin', data: 'x' })).to.include('output: stream');
   });
 
+  it('output is text, or bytes as base64 (a dump on stdout), and no other encoding', () => {
+    expect(parseChildMessage({ type: 'output', call: 3, stream: 'stdout', data: 'AAE=', encoding: 'base64' })).to.include({ encoding: 'base64' });
+    expect(refusal({ type: 'output', call: 3, stream: 'stdout', data: 'x', encoding: 'hex' })).to.include('output: encoding');
+  });
+
   it('a message of an unknown type, or not an object at all, is refused', () => {
     expect(refusal({ type: 'shell', command: 'rm -rf /' })).to.include('does not understand');
     expect(refusal('hello')).to.include('does not understand');

@@ -55,7 +55,7 @@ export function pluginRoutes({ plugins }: ApiDeps): Route[] {
         const command = parseWith(commandNameSchema, ctx.params[1]);
         const { args, stdin } = parseWith(commandRequestSchema, await readJson(ctx.req));
         await streamOperation(ctx.res, async (_progress, send) => ({
-          exit: await plugins.runCommand(name, command, { args, stdin: stdin ?? null, who: ctx.who }, (stream, data) => send({ [stream]: data })),
+          exit: await plugins.runCommand(name, command, { args, stdin: stdin ?? null, who: ctx.who }, (stream, data) => send(typeof data === 'string' ? { [stream]: data } : { [stream]: data.toString('base64'), encoding: 'base64' })),
         }));
       },
     ],

@@ -121,9 +121,10 @@ async function runPluginCommand(spec: PluginCommandInfo, args: string[]): Promis
     `/api/plugins/${spec.plugin}/commands/${spec.command}`,
     (line) => {
       if (line.trim() === '') return;
-      const msg = JSON.parse(line) as { stdout?: string; stderr?: string; result?: { exit: number }; error?: string };
-      if (msg.stdout !== undefined) process.stdout.write(msg.stdout);
-      if (msg.stderr !== undefined) process.stderr.write(msg.stderr);
+      const msg = JSON.parse(line) as { stdout?: string; stderr?: string; encoding?: 'base64'; result?: { exit: number }; error?: string };
+      const data = (text: string) => (msg.encoding === 'base64' ? Buffer.from(text, 'base64') : text);
+      if (msg.stdout !== undefined) process.stdout.write(data(msg.stdout));
+      if (msg.stderr !== undefined) process.stderr.write(data(msg.stderr));
       if (msg.result) exit = msg.result.exit;
       if (msg.error !== undefined) error = msg.error;
     },
