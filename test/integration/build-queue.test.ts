@@ -8,6 +8,7 @@ import type { Builder, BuildRequest } from '../../src/build/builder.js';
 import { createLogger } from '../../src/log.js';
 import type { ReleaseService } from '../../src/release/release-service.js';
 import { createState, type State } from '../../src/state/index.js';
+import { waitFor } from '../helpers/http.js';
 import { connectTestRedis, deleteInstanceKeys, uniqueInstance } from '../helpers/redis.js';
 
 /**
@@ -63,6 +64,8 @@ describe('the build queue', function () {
       const service = new BuildService(state, queue);
       const job = (app: string, commit: string) => service.enqueue({ app, commit, origin: 'git', sourceTar: `/nonexistent/${commit}.tar`, createdBy: 'test' });
       const a1 = await job('alpha', 'a'.repeat(40));
+      // Pushed once the first build runs: a push that finds it still queued supersedes it instead.
+      await waitFor(() => state.builds.get(a1), (b) => b?.status === 'running', 'the first alpha build to start', 10_000);
       const a2 = await job('alpha', 'b'.repeat(40));
       const b1 = await job('beta', 'c'.repeat(40));
       const deadline = Date.now() + 30_000;
