@@ -1,7 +1,6 @@
 import type { BuilderChoice } from '../state/builder-store.js';
-import type { Builder, BuildRequest, BuildResult } from './builder.js';
 import { parseAppJson, type AppJson } from '../app-json.js';
-import { BuildError } from './builder.js';
+import { BuildError, type Builder, type BuildRequest, type BuildResult } from './builder.js';
 import { listArchive, readArchiveFile, rootMember } from './source-archive.js';
 
 export interface SelectionInput {

@@ -215,10 +215,10 @@ export class DockerScheduler implements Scheduler {
 
   async running(app: string): Promise<Instance[]> {
     const instances: Instance[] = [];
+    // The container list carries state and addresses: no inspect per instance on every reconcile pass.
     for (const c of await this.containers(app)) {
       if (c.State !== 'running' || label(c, 'process') !== 'web' || this.retiring.has(c.Id)) continue;
-      const info = await this.docker.getContainer(c.Id).inspect().catch(() => undefined);
-      const ip = info && !info.State.Restarting ? containerAddress(info, this.opts.network) : undefined;
+      const ip = c.NetworkSettings?.Networks?.[this.opts.network]?.IPAddress;
       if (!ip) continue;
       instances.push({ id: c.Id, app, process: 'web', release: Number(label(c, 'release')), address: `${ip}:${label(c, 'port') || DEFAULT_PORT}` });
     }
