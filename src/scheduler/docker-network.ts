@@ -1,7 +1,18 @@
 import type Docker from 'dockerode';
 
+/** Creations in flight in this process: Docker 20.10 lets two concurrent creates of one name both succeed. */
+const creating = new Map<string, Promise<void>>();
+
 /** Pier's own bridge network: the router reaches containers by IP here, not through published ports. */
-export async function ensureNetwork(docker: Docker, name: string, instance: string): Promise<void> {
+export function ensureNetwork(docker: Docker, name: string, instance: string): Promise<void> {
+  const pending = creating.get(name);
+  if (pending) return pending;
+  const work = createOnce(docker, name, instance).finally(() => creating.delete(name));
+  creating.set(name, work);
+  return work;
+}
+
+async function createOnce(docker: Docker, name: string, instance: string): Promise<void> {
   const existing = await docker.listNetworks({ filters: { name: [name] } });
   if (existing.some((n) => n.Name === name)) return;
   try {

@@ -93,7 +93,7 @@ export class TestPier {
     await setup(settings);
     const token = (await readAdminToken(settings))!;
     const log = opts.logFile ? createLogger('debug', opts.logFile) : createLogger(settings.logLevel);
-    const start = opts.child ? () => ChildDaemon.start(env, settings.apiPort) : () => startDaemon(settings, ALL_ROLES, log);
+    const start = opts.child ? () => ChildDaemon.start(env, settings.apiPort, settings.httpPort) : () => startDaemon(settings, ALL_ROLES, log);
     return new TestPier(settings, token, await start(), start);
   }
 
@@ -228,11 +228,22 @@ export function usePier(fixture: string | undefined, use: (pier: TestPier, repo:
   });
 }
 
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 /** `pier daemon` in a process of its own, from the sources. */
 class ChildDaemon {
   private constructor(private readonly child: ChildProcess) {}
 
-  static async start(env: Record<string, string>, apiPort: number): Promise<ChildDaemon> {
+  /** Ready once the API answers and the router accepts connections (it starts listening after the API). */
+  static async start(env: Record<string, string>, apiPort: number, httpPort: number): Promise<ChildDaemon> {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'daemon'], {
       env: { ...process.env, ...env, PIER_ENV_FILE: '/nonexistent' },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -241,11 +252,11 @@ class ChildDaemon {
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`pier daemon exited with code ${child.exitCode} during start-up`);
-      const up = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then((r) => r.ok, () => false);
-      if (up) return daemon;
+      const api = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then((r) => r.ok, () => false);
+      if (api && (await accepts(httpPort))) return daemon;
       if (Date.now() > deadline) {
         await daemon.kill();
-        throw new Error('pier daemon did not answer /healthz within 60 s');
+        throw new Error('pier daemon did not answer /healthz and open its router port within 60 s');
       }
       await new Promise((r) => setTimeout(r, 100));
     }
