@@ -1,9 +1,12 @@
+import { DEFAULT_PROXY_SETTINGS, effectiveProxySettings, type ProxySettings, type RawProxySettings } from '../proxy-settings.js';
 import type { State } from '../state/index.js';
 
 export interface AppRoute {
   upstreams: string[];
   /** Round-robin cursor. */
   next: number;
+  /** `proxy:set` values in force for the app (its own over the global ones over the defaults). */
+  settings: ProxySettings;
 }
 
 export interface HostMap {
@@ -38,12 +41,14 @@ export function resolveHost(host: string, map: HostMap): string | undefined {
 export class RouteTable {
   private readonly routes = new Map<string, AppRoute>();
   private hosts: HostMap;
+  private globalProxy: RawProxySettings = {};
 
   constructor(private readonly state: State, private readonly initialDomain: string) {
     this.hosts = { globalDomain: initialDomain, apps: new Set(), owners: {} };
   }
 
   async load(): Promise<void> {
+    this.globalProxy = await this.state.proxy.get(undefined);
     const apps = await this.state.apps.list();
     await Promise.all(apps.map((a) => this.refreshRoute(a.name)));
     await this.refreshHosts();
@@ -61,13 +66,18 @@ export class RouteTable {
       this.routes.delete(app);
       return;
     }
-    const route = await this.state.routes.get(app);
-    this.routes.set(app, { upstreams: route?.upstreams ?? [], next: 0 });
+    const [route, proxy] = await Promise.all([this.state.routes.get(app), this.state.proxy.get(app)]);
+    this.routes.set(app, { upstreams: route?.upstreams ?? [], next: 0, settings: effectiveProxySettings(proxy, this.globalProxy) });
   }
 
   private async refreshHosts(): Promise<void> {
     const [globalDomain, owners] = await Promise.all([this.state.domains.globalDomain(this.initialDomain), this.state.domains.owners()]);
     this.hosts = { globalDomain, owners, apps: new Set(this.routes.keys()) };
+  }
+
+  /** The settings in force for the app; the defaults for an unknown one. */
+  settings(app: string | undefined): ProxySettings {
+    return (app !== undefined && this.routes.get(app)?.settings) || DEFAULT_PROXY_SETTINGS;
   }
 
   /** The app a Host header names, or undefined when no app owns it. */

@@ -44,7 +44,7 @@ export class AppStore {
     const k = this.keys;
     return [
       k.app(name), k.config(name), k.builder(name), k.formation(name), k.processSettings(name), k.events(name),
-      k.storage(name), k.releases(name), k.releaseSeq(name), k.builds(name), k.route(name),
+      k.storage(name), k.releases(name), k.releaseSeq(name), k.builds(name), k.route(name), k.proxy(name),
     ];
   }
 

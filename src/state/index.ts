@@ -7,6 +7,7 @@ import { DomainStore } from './domain-store.js';
 import { EventStore } from './event-store.js';
 import { FormationStore } from './formation-store.js';
 import { ProcessSettingsStore } from './process-settings-store.js';
+import { ProxySettingsStore } from './proxy-settings-store.js';
 import { keyspace, type Keyspace } from './keys.js';
 import { AppLocks } from './lock.js';
 import { PluginStore } from './plugin-store.js';
@@ -31,6 +32,7 @@ export interface State {
   domains: DomainStore;
   plugins: PluginStore;
   routes: RouteStore;
+  proxy: ProxySettingsStore;
   locks: AppLocks;
 }
 
@@ -52,6 +54,7 @@ export function createState(redis: Redis, instance: string): State {
     domains: new DomainStore(redis, keys),
     plugins: new PluginStore(redis, keys),
     routes: new RouteStore(redis, keys),
+    proxy: new ProxySettingsStore(redis, keys),
     locks: new AppLocks(redis, keys),
   };
 }

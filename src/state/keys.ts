@@ -28,6 +28,8 @@ export function keyspace(instance: string) {
     buildLog: (id: string) => `${p}build:${id}:log`,
     buildCancel: (id: string) => `${p}build:${id}:cancel`,
     route: (name: string) => `${p}route:${name}`,
+    proxy: (name: string) => `${p}proxy:${name}`,
+    proxyGlobal: `${p}proxy-global`,
     routesChannel: `${p}routes`,
     lock: (name: string, kind: string) => `${p}lock:${kind}:${name}`,
     queuePrefix: `${p}bull`,
