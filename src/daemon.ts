@@ -29,8 +29,7 @@ import { ReleaseService } from './release/release-service.js';
 import { ResourceService } from './release/resource-service.js';
 import { StorageService } from './release/storage-service.js';
 import { AppUrls } from './router/app-urls.js';
-import { RouteTable } from './router/route-table.js';
-import { Router } from './router/router.js';
+import { startRouterRole } from './router/router-role.js';
 import { watchContainerEvents } from './scheduler/docker-events.js';
 import { DockerScheduler, defaultSchedulerTimings } from './scheduler/docker-scheduler.js';
 import { DockerServices } from './scheduler/docker-services.js';
@@ -163,18 +162,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       log.info({ port: settings.apiPort }, 'API and git endpoint listening');
     }
 
-    if (roles.includes('router')) {
-      const table = new RouteTable(state, settings.domain);
-      const subscriber = connection();
-      await state.routes.watch(subscriber, (app) => {
-        table.refresh(app).catch((err: unknown) => log.warn({ err, app }, 'route refresh failed'));
-      });
-      await table.load();
-      const router = new Router(table, log, { trustedProxies: settings.trustedProxies });
-      await router.listen({ port: settings.httpPort });
-      closers.push(() => router.close());
-      log.info({ port: settings.httpPort, domain: settings.domain }, 'router listening');
-    }
+    if (roles.includes('router')) closers.push(await startRouterRole({ state, connection, settings, log }));
 
     // Registered last so it closes first: interrupted builds are recorded while the API can still tell their pushers.
     if (roles.includes('worker')) {
