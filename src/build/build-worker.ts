@@ -10,6 +10,9 @@ import { BUILD_QUEUE, describeSource, sourcePhrase, type BuildJob } from './buil
 import type { Builder } from './builder.js';
 import { assertFreeDisk } from './disk-space.js';
 
+/** Finished builds (records and logs) kept per app for `pier builds` and `builds:output`; older ones are forgotten. */
+export const KEEP_BUILDS = 100;
+
 /** How soon a build queued behind another build of the same app looks again. */
 const BUSY_RETRY_MS = 1000;
 
@@ -230,6 +233,7 @@ async function runBuild(
     clearTimeout(timeout);
     closing.removeEventListener('abort', onClosing);
     await rm(job.sourceTar, { force: true });
+    await state.builds.trim(app, KEEP_BUILDS).catch((err: unknown) => log.warn({ err, app }, 'trimming build history failed'));
   }
 }
 

@@ -71,6 +71,20 @@ export class BuildStore {
     return next;
   }
 
+  /**
+   * Forgets the app's finished builds beyond its newest `keep` (records and logs), so Redis does not
+   * grow with every deploy; builds still queued or running are never dropped. Returns how many went.
+   */
+  async trim(app: string, keep: number): Promise<number> {
+    const [older, active] = await Promise.all([this.redis.lrange(this.keys.builds(app), keep, -1), this.redis.smembers(this.keys.activeBuilds)]);
+    const drop = older.filter((id) => !active.includes(id));
+    if (drop.length === 0) return 0;
+    const multi = this.redis.multi();
+    for (const id of drop) multi.lrem(this.keys.builds(app), 0, id).del(this.keys.build(id), this.keys.buildLog(id), this.keys.buildCancel(id));
+    await multi.exec();
+    return drop.length;
+  }
+
   /** Asks the worker running the build to stop it; `reason` is what the pusher is told. */
   async requestCancel(id: string, reason: string): Promise<void> {
     await this.redis.set(this.keys.buildCancel(id), reason, 'EX', 3600);
