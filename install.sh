@@ -9,11 +9,12 @@
 # takes seconds; app containers keep running while the daemon restarts.
 #
 # Settings given in the environment are written to /etc/pier/pier.env when it
-# is first created: PIER_API_PORT, PIER_HTTP_PORT, PIER_DOMAIN, PIER_REDIS_URL,
-# PIER_HOME. Afterwards the file is the place to change them.
+# is first created: PIER_API_PORT, PIER_HTTP_PORT, PIER_HTTPS_PORT, PIER_DOMAIN,
+# PIER_REDIS_URL, PIER_HOME. Afterwards the file is the place to change them.
 #
 # Other knobs (environment): PIER_HEALTH_TIMEOUT (seconds to wait for the
-# daemon, default 30), PIER_DOCKER_TIMEOUT (default 30).
+# daemon, default 30), PIER_DOCKER_TIMEOUT (default 30), PIER_INSTALL_NGINX=1
+# (install Debian's nginx for the nginx data plane, `pier proxy:type nginx`).
 set -euo pipefail
 
 PIER_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -176,6 +177,31 @@ install_packages() {
   if [ "$policy_added" -eq 1 ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
 }
 
+# The nginx data plane runs an nginx master of its own (prefix $PIER_HOME/nginx,
+# serving the daemon's socket): the package's own service must not take port 80.
+install_nginx() {
+  [ "${PIER_INSTALL_NGINX:-0}" = 1 ] || return 0
+  step "nginx (for pier proxy:type nginx)"
+  if have nginx || [ -x /usr/sbin/nginx ]; then info "present: $(/usr/sbin/nginx -v 2>&1)"; return 0; fi
+  have apt-get || die "PIER_INSTALL_NGINX=1, and there is no apt-get: install nginx by hand"
+  local policy_added=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# written by pier install.sh while installing nginx\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    policy_added=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  local log; log=$(mktemp /tmp/pier-apt.XXXXXX)
+  if ! { apt-get update -q && apt-get install -y -q --no-install-recommends nginx-light; } >"$log" 2>&1; then
+    tail -n 30 "$log" | indent >&2
+    die "apt-get could not install nginx-light (full log: $log)"
+  fi
+  rm -f "$log"
+  if [ "$policy_added" -eq 1 ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
+  if uses_systemd; then systemctl disable --now nginx.service >/dev/null 2>&1 || true; fi
+  info "installed $(/usr/sbin/nginx -v 2>&1); its own service stays off"
+}
+
 # --- 3. settings --------------------------------------------------------------
 
 write_settings() {
@@ -197,6 +223,9 @@ PIER_API_PORT=${PIER_API_PORT:-7780}
 
 # Port the router serves apps on.
 PIER_HTTP_PORT=${PIER_HTTP_PORT:-80}
+
+# Port the router serves HTTPS on, for apps with a certificate (pier certs:add).
+PIER_HTTPS_PORT=${PIER_HTTPS_PORT:-443}
 
 # Apps are served at http://<app>.<PIER_DOMAIN>.
 PIER_DOMAIN=${PIER_DOMAIN:-localhost}
@@ -220,10 +249,10 @@ EOF
   # shellcheck disable=SC1090
   . "$ENV_FILE"
   set +a
-  export PIER_API_PORT=${PIER_API_PORT:-7780} PIER_HTTP_PORT=${PIER_HTTP_PORT:-80} \
+  export PIER_API_PORT=${PIER_API_PORT:-7780} PIER_HTTP_PORT=${PIER_HTTP_PORT:-80} PIER_HTTPS_PORT=${PIER_HTTPS_PORT:-443} \
     PIER_DOMAIN=${PIER_DOMAIN:-localhost} PIER_REDIS_URL=${PIER_REDIS_URL:-redis://127.0.0.1:6379} \
     PIER_HOME=${PIER_HOME:-/var/lib/pier}
-  info "API port $PIER_API_PORT, HTTP port $PIER_HTTP_PORT, domain $PIER_DOMAIN, home $PIER_HOME"
+  info "API port $PIER_API_PORT, HTTP port $PIER_HTTP_PORT, HTTPS port $PIER_HTTPS_PORT, domain $PIER_DOMAIN, home $PIER_HOME"
 }
 
 # --- 4. Docker ----------------------------------------------------------------
@@ -539,6 +568,7 @@ EOF
 main() {
   check_prerequisites
   install_packages
+  install_nginx
   write_settings
   start_docker
   start_redis

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type http from 'node:http';
@@ -30,6 +31,7 @@ import { ResourceService } from './release/resource-service.js';
 import { StorageService } from './release/storage-service.js';
 import { AppUrls } from './router/app-urls.js';
 import { startRouterRole } from './router/router-role.js';
+import { startRouterWorkers } from './router/router-workers.js';
 import { watchContainerEvents } from './scheduler/docker-events.js';
 import { DockerScheduler, defaultSchedulerTimings } from './scheduler/docker-scheduler.js';
 import { DockerServices } from './scheduler/docker-services.js';
@@ -88,6 +90,14 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
     await assertDurableRedis(redis);
     const state = createState(redis, settings.instance);
     await migrate(redis, state.keys);
+    // In a cluster worker (see router-workers.ts) the router serves from this process.
+    const startRouter = (plugins?: PluginHost) =>
+      settings.routerWorkers > 1 && cluster.isPrimary ? startRouterWorkers(settings.routerWorkers, settings.httpPort, log) : startRouterRole({ state, connection, settings, log, plugins });
+    // A router needs Redis alone: no Docker, no PIER_HOME, no plugins.
+    if (roles.every((r) => r === 'router')) {
+      closers.push(await startRouter());
+      return { close, log };
+    }
     await mkdir(settings.home, { recursive: true, mode: 0o700 });
     const docker = await connectDocker();
     const scheduler = new DockerScheduler(
@@ -162,7 +172,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       log.info({ port: settings.apiPort }, 'API and git endpoint listening');
     }
 
-    if (roles.includes('router')) closers.push(await startRouterRole({ state, connection, settings, log }));
+    if (roles.includes('router')) closers.push(await startRouter(plugins));
 
     // Registered last so it closes first: interrupted builds are recorded while the API can still tell their pushers.
     if (roles.includes('worker')) {

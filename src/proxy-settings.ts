@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_HEAD_BYTES } from './router/http-head.js';
 
 /*
  * The router's settings of `pier proxy:set [--global] [APP] KEY VALUE`: one table of keys, parsed the
@@ -19,10 +20,16 @@ function duration(raw: string, issue: Issue, { min, max }: { min: number; max: n
   return ms;
 }
 
+/** A size as proxy:set takes it, in the largest unit that divides it. */
+function sizeText(bytes: number): string {
+  for (const [unit, factor] of [['g', KIB ** 3], ['m', KIB ** 2], ['k', KIB]] as const) if (bytes > 0 && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  return String(bytes);
+}
+
 function size(raw: string, issue: Issue, { min, max }: { min: number; max: number }): number {
   const match = /^(\d+(?:\.\d+)?)([kmg]?b?)$/i.exec(raw.trim());
   const bytes = match ? Math.round(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!) : NaN;
-  if (!(bytes >= min && bytes <= max)) issue(`is not a size from ${min} bytes to ${max / KIB ** 2}m, in bytes or with a unit k, m or g (e.g. 1m, 512k)`);
+  if (!(bytes >= min && bytes <= max)) issue(`is not a size from ${sizeText(min)} to ${sizeText(max)}, in bytes or with a unit k, m or g (e.g. 1m, 512k)`);
   return bytes;
 }
 
@@ -71,7 +78,7 @@ export const PROXY_KEYS = {
   'response-timeout': key({ field: 'responseTimeoutMs', default: '30s', help: 'from the request reaching the app to its response head; past it 504', parse: (r, i) => duration(r, i, { min: 100, max: 3_600_000 }) }),
   'idle-timeout': key({ field: 'idleTimeoutMs', default: '65s', help: 'a kept-alive client connection with no request is closed after this', parse: (r, i) => duration(r, i, { min: 1000, max: 3_600_000 }) }),
   'max-body-size': key({ field: 'maxBodyBytes', default: '100m', help: 'larger request bodies get 413', parse: (r, i) => size(r, i, { min: 0, max: 64 * KIB ** 3 }) }),
-  'max-header-size': key({ field: 'maxHeaderBytes', default: '16k', help: 'larger request heads get 431', parse: (r, i) => size(r, i, { min: KIB, max: 64 * KIB }) }),
+  'max-header-size': key({ field: 'maxHeaderBytes', default: '16k', help: 'larger request heads get 431', parse: (r, i) => size(r, i, { min: KIB, max: MAX_HEAD_BYTES }) }),
   'https-only': key({ field: 'httpsOnly', default: 'false', help: 'HTTP requests are redirected to HTTPS (308) when the app has a certificate', parse: boolean }),
   hsts: key({ field: 'hsts', default: 'false', help: 'HTTPS responses carry Strict-Transport-Security', parse: boolean }),
   'hsts-max-age': key({ field: 'hstsMaxAgeSec', default: '31536000', help: 'max-age of Strict-Transport-Security, in seconds', parse: (r, i) => duration(r, i, { min: 0, max: 2 * 31_536_000_000 }) / 1000 }),
@@ -98,6 +105,8 @@ export const proxyKeySchema = z.string().refine((k): k is ProxyKey => k in PROXY
 
 /** A key and value as `proxy:set` takes them, checked together. */
 export const proxySettingSchema = z.object({ key: proxyKeySchema, value: z.string() }).superRefine((s, ctx) => {
+  // zod runs this even when the key was refused; that issue is the one to report.
+  if (!(s.key in PROXY_KEYS)) return;
   try {
     parseProxyValue(s.key as ProxyKey, s.value);
   } catch (err) {
@@ -141,3 +150,15 @@ export function proxyReport(app: RawProxySettings, global: RawProxySettings): { 
     return { key: name, value: def.default, source: 'default', help: def.help };
   });
 }
+
+/** Maintenance mode's Retry-After: a minute by default, long enough for a deploy or a migration, short enough that clients come back soon after. */
+export const DEFAULT_RETRY_AFTER_SEC = 60;
+
+export const maintenanceSchema = z.object({
+  retryAfter: z.coerce
+    .number({ invalid_type_error: 'retry-after must be a number of seconds' })
+    .int('retry-after must be a whole number of seconds')
+    .min(0, 'retry-after must be 0 seconds or more')
+    .max(86_400, 'retry-after must be at most 86400 seconds (a day)')
+    .default(DEFAULT_RETRY_AFTER_SEC),
+});

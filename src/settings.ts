@@ -29,6 +29,7 @@ const trustedProxies = z
 const schema = z.object({
   PIER_API_PORT: port.transform((v) => v ?? 7780),
   PIER_HTTP_PORT: port.transform((v) => v ?? 80),
+  PIER_HTTPS_PORT: port.transform((v) => v ?? 443),
   PIER_DOMAIN: z.string().regex(/^[a-z0-9.-]+$/i, 'a DNS name such as example.com').default('localhost'),
   PIER_REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   PIER_HOME: z.string().default('/var/lib/pier'),
@@ -41,11 +42,14 @@ const schema = z.object({
   PIER_MIN_FREE_DISK_MB: z.coerce.number().int().min(0, 'megabytes, 0 or more').default(1024),
   PIER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PIER_TRUSTED_PROXIES: trustedProxies,
+  PIER_ROUTER_WORKERS: z.coerce.number().int().min(1, 'at least 1').max(64, 'at most 64').default(1),
 });
 
 export interface Settings {
   apiPort: number;
   httpPort: number;
+  /** The router's TLS listener; certificates are picked by SNI (certs:add). */
+  httpsPort: number;
   domain: string;
   redisUrl: string;
   home: string;
@@ -63,6 +67,8 @@ export interface Settings {
   logLevel: string;
   /** Peers (IPs, CIDR ranges) whose X-Forwarded-* headers the router keeps; from anyone else they are replaced. */
   trustedProxies: string[];
+  /** Router processes sharing PIER_HTTP_PORT (node:cluster workers); 1 serves from the daemon's own process. */
+  routerWorkers: number;
   reposDir: string;
   hooksDir: string;
   sourcesDir: string;
@@ -82,6 +88,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     apiPort: e.PIER_API_PORT,
     httpPort: e.PIER_HTTP_PORT,
+    httpsPort: e.PIER_HTTPS_PORT,
     domain: e.PIER_DOMAIN.toLowerCase(),
     redisUrl: e.PIER_REDIS_URL,
     home,
@@ -94,6 +101,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     minFreeDiskMb: e.PIER_MIN_FREE_DISK_MB,
     logLevel: e.PIER_LOG_LEVEL,
     trustedProxies: e.PIER_TRUSTED_PROXIES,
+    routerWorkers: e.PIER_ROUTER_WORKERS,
     reposDir: path.join(home, 'repos'),
     hooksDir: path.join(home, 'hooks'),
     sourcesDir: path.join(home, 'sources'),

@@ -11,7 +11,10 @@
  * Node load generator in its own process; nginx is skipped when absent (apt-get install -y nginx).
  * Targets are measured in interleaved rounds, so a slow spell of a shared machine hits all of them
  * alike. Knobs: BENCH_SECONDS (5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (32), BENCH_LOADGEN (wrk|node),
- * BENCH_ROUTE_CHANGES (20), BENCH_NGINX_WORKERS (1, or auto).
+ * BENCH_ROUTE_CHANGES (20), BENCH_NGINX_WORKERS (1, or auto), BENCH_ACCESS_LOG (1: the router writes its
+ * access log to Redis, as the daemon's does; 0: no access log; both: adds the target "pier -log", a
+ * second router without one, to see the log's cost in one run), BENCH_ROUTER_WORKERS (unset; N adds the
+ * target "pier xN": `pier daemon --role router` with PIER_ROUTER_WORKERS=N, in a process of its own).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,7 +26,11 @@ import { fileURLToPath } from 'node:url';
 import { close, closedPort, get, listen } from '../../test/helpers/http.js';
 import { testRedisUrl, uniqueInstance } from '../../test/helpers/redis.js';
 import { startRouter, type RunningRouter } from '../../test/helpers/router.js';
+import { createLogger } from '../../src/log.js';
+import { AccessLog } from '../../src/router/access-log.js';
+import type { State } from '../../src/state/index.js';
 import { median } from '../lib/common.js';
+import { startNginxPlane, type RunningNginxPlane } from '../../test/helpers/nginx-plane.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -31,6 +38,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUTE_CHANGES = Number(process.env.BENCH_ROUTE_CHANGES ?? 20);
 /** One worker by default: Pier's router is one process too. */
 const NGINX_WORKERS = process.env.BENCH_NGINX_WORKERS ?? '1';
+const ACCESS_LOG = process.env.BENCH_ACCESS_LOG !== '0';
+const ROUTER_WORKERS = process.env.BENCH_ROUTER_WORKERS;
 const WARMUP_SECONDS = 1;
 const APP = 'bench';
 const HOST = `${APP}.localhost`;
@@ -150,13 +159,13 @@ function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<
   });
 }
 
-/** Resolves once `port` answers the bench app's "ok", within 5 s. */
-async function answering(port: number, what: string, alive: () => boolean = () => true): Promise<void> {
-  const deadline = Date.now() + 5000;
+/** Resolves once `port` answers the bench app's "ok", within `timeoutMs`. */
+async function answering(port: number, what: string, alive: () => boolean = () => true, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!alive()) throw new Error(`${what} exited at start`);
     if (await get(port, HOST, { agent: false }).then((r) => r.body === 'ok', () => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not answer within 5 s`);
+    if (Date.now() > deadline) throw new Error(`${what} did not answer within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -178,12 +187,30 @@ async function startNginx(dir: string, upstreamPort: number): Promise<{ child: C
   return { child, port };
 }
 
+/** `pier daemon --role router` with PIER_ROUTER_WORKERS=`count`, on the bench's Redis instance (CPU: it and its workers). */
+async function startRouterWorkers(instance: string, count: string): Promise<{ child: ChildProcess; port: number }> {
+  const port = await closedPort();
+  const env = { ...process.env, PIER_ENV_FILE: '/nonexistent', PIER_INSTANCE: instance, PIER_REDIS_URL: testRedisUrl, PIER_HTTP_PORT: String(port), PIER_HTTPS_PORT: String(await closedPort()), PIER_ROUTER_WORKERS: count, PIER_LOG_LEVEL: 'warn' };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'daemon', '--role', 'router'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  try {
+    // Each worker loads tsx and the daemon's modules first.
+    await answering(port, `pier daemon --role router with ${count} workers`, () => !exited, 30_000);
+  } catch (err) {
+    await stop(child);
+    throw err;
+  }
+  return { child, port };
+}
+
 /**
  * Milliseconds from a route written to Redis to the router serving the new upstream, over `changes`
  * flips between two upstreams; polled over a kept-alive connection.
  */
-async function routeChangeLatencies(router: RunningRouter, upstreams: [string, string], bodies: [string, string], changes: number): Promise<number[]> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+async function routeChangeLatencies(router: { state: State; port: number }, upstreams: [string, string], bodies: [string, string], changes: number, keepAlive = true): Promise<number[]> {
+  // nginx closes idle kept-alive connections on every reload: its plane is polled on fresh ones.
+  const agent = keepAlive ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
   const latencies: number[] = [];
   try {
     for (let i = 0; i < changes; i++) {
@@ -195,12 +222,19 @@ async function routeChangeLatencies(router: RunningRouter, upstreams: [string, s
         if (performance.now() - t0 > 5000) throw new Error('a route change was not served within 5 s');
       }
       latencies.push(performance.now() - t0);
+      // Untimed: the change has fully landed (nginx's old workers may still accept for a moment) before the next one.
+      for (let streak = 0; streak < SETTLED_STREAK; ) {
+        streak = (await get(router.port, HOST, { agent })).body === bodies[to] ? streak + 1 : 0;
+        if (performance.now() - t0 > 5000) throw new Error('a route change did not settle within 5 s');
+      }
     }
   } finally {
-    agent.destroy();
+    if (agent) agent.destroy();
   }
   return latencies;
 }
+
+const SETTLED_STREAK = 5;
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
@@ -209,28 +243,43 @@ async function main(): Promise<void> {
   let upstream: { child: ChildProcess; port: number } | undefined;
   let baseline: { child: ChildProcess; port: number } | undefined;
   let nginx: { child: ChildProcess; port: number } | undefined;
+  let nginxPlane: RunningNginxPlane | undefined;
   let router: RunningRouter | undefined;
+  let unlogged: RunningRouter | undefined;
+  let accessLog: AccessLog | undefined;
+  let workers: { child: ChildProcess; port: number } | undefined;
   const moved = http.createServer((_req, res) => res.end('moved'));
   try {
     upstream = await startScript('upstream.ts');
     const upstreamAddress = `127.0.0.1:${upstream.port}`;
-    router = await startRouter(testRedisUrl, uniqueInstance('bench'));
+    const instance = uniqueInstance('bench');
+    accessLog = ACCESS_LOG ? new AccessLog((entries) => router!.state.events.appendAccessLog(entries), createLogger('warn')) : undefined;
+    router = await startRouter(testRedisUrl, instance, 'localhost', { onRequestDone: accessLog?.record });
     await router.state.apps.create(APP);
     await router.state.routes.set({ app: APP, upstreams: [upstreamAddress] });
     await answering(router.port, "Pier's router");
+    if (process.env.BENCH_ACCESS_LOG === 'both') unlogged = await startRouter(testRedisUrl, instance, 'localhost');
     baseline = await startScript('http-proxy-baseline.ts', [String(upstream.port), String(CONNECTIONS)]);
     await answering(baseline.port, 'the http-proxy baseline');
-    if (nginxBin) nginx = await startNginx(dir, upstream.port);
+    if (nginxBin) {
+      nginx = await startNginx(dir, upstream.port);
+      nginxPlane = await startNginxPlane(testRedisUrl, instance, { dir, workers: NGINX_WORKERS, nginx: nginxBin });
+      await answering(nginxPlane.port, "Pier's nginx plane");
+    }
+    if (ROUTER_WORKERS) workers = await startRouterWorkers(instance, ROUTER_WORKERS);
 
     const targets: Array<[string, number, CpuOwner]> = [
       ['direct', upstream.port, upstream.child.pid!],
       ...(nginx ? ([['nginx', nginx.port, nginx.child.pid!]] as Array<[string, number, CpuOwner]>) : []),
+      ...(nginxPlane ? ([['pier nginx', nginxPlane.port, nginxPlane.pid]] as Array<[string, number, CpuOwner]>) : []),
       ['http-proxy', baseline.port, baseline.child.pid!],
       ['pier', router.port, 'self'],
+      ...(unlogged ? ([['pier -log', unlogged.port, 'self']] as Array<[string, number, CpuOwner]>) : []),
+      ...(workers ? ([[`pier x${ROUTER_WORKERS}`, workers.port, workers.child.pid!]] as Array<[string, number, CpuOwner]>) : []),
     ];
     const loadgen = wrk ? `wrk, 1 thread` : 'Node load generator (install wrk for steadier figures)';
     console.log(`Router bench: ${CONNECTIONS} keep-alive connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target; load from ${loadgen}`);
-    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}${nginxBin ? `, nginx workers: ${NGINX_WORKERS}` : ', nginx not installed: skipped'}\n`);
+    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}${nginxBin ? `, nginx workers: ${NGINX_WORKERS}` : ', nginx not installed: skipped'}, access log ${ACCESS_LOG ? 'on' : 'off'}${unlogged ? ' (and off for "pier -log")' : ''}\n`);
 
     for (const [, port, owner] of targets) await measure(`http://127.0.0.1:${port}/`, WARMUP_SECONDS, owner);
     const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
@@ -256,11 +305,18 @@ async function main(): Promise<void> {
     if (results.has('nginx')) {
       console.log(`pier/nginx req/s       ${ratio('pier', 'nginx', 'rps')}   target >= 0.5`);
       console.log(`pier/nginx p99         ${ratio('pier', 'nginx', 'p99Ms')}   target <= 2`);
+      console.log(`pier nginx/nginx req/s ${ratio('pier nginx', 'nginx', 'rps')}   target >= 0.9`);
     }
     console.log(`pier/http-proxy req/s  ${ratio('pier', 'http-proxy', 'rps')}   target >= 2.5`);
     console.log(`http-proxy/pier CPU    ${ratio('http-proxy', 'pier', 'cpuUs')}`);
     if (results.has('nginx')) console.log(`pier/nginx CPU         ${ratio('pier', 'nginx', 'cpuUs')}`);
     console.log(`pier/direct req/s      ${ratio('pier', 'direct', 'rps')}`);
+    if (unlogged) console.log(`pier/pier -log CPU     ${ratio('pier', 'pier -log', 'cpuUs')}   (the access log's cost)`);
+    if (workers) {
+      const name = `pier x${ROUTER_WORKERS}`;
+      if (results.has('nginx')) console.log(`${`${name}/nginx req/s`.padEnd(22)} ${ratio(name, 'nginx', 'rps')}`);
+      console.log(`${`${name}/pier req/s`.padEnd(22)} ${ratio(name, 'pier', 'rps')}`);
+    }
 
     const movedAddress = `127.0.0.1:${await listen(moved)}`;
     const latencies = await routeChangeLatencies(router, [upstreamAddress, movedAddress], ['ok', 'moved'], ROUTE_CHANGES);
@@ -268,6 +324,13 @@ async function main(): Promise<void> {
     console.log(
       `\nroute change served after: median ${fmt(median(latencies), 1)} ms, max ${fmt(sorted.at(-1)!, 1)} ms over ${latencies.length} changes   target < 100 ms`,
     );
+    if (nginxPlane) {
+      // The flips above reached the nginx plane too: it catches up with the last one before its own are timed.
+      await answering(nginxPlane.port, "Pier's nginx plane");
+      const reloads = await routeChangeLatencies(nginxPlane, [upstreamAddress, movedAddress], ['ok', 'moved'], ROUTE_CHANGES, false);
+      const worst = [...reloads].sort((a, b) => a - b).at(-1)!;
+      console.log(`route change served by the nginx plane after: median ${fmt(median(reloads), 1)} ms, max ${fmt(worst, 1)} ms over ${reloads.length} changes   target < 1000 ms`);
+    }
 
     const failed = [...results].filter(([, rs]) => rs.some((r) => r.failures > 0)).map(([n]) => n);
     if (failed.length > 0) {
@@ -277,7 +340,12 @@ async function main(): Promise<void> {
   } finally {
     await close(moved);
     if (nginx) await stop(nginx.child);
+    await nginxPlane?.stop();
     if (baseline) await stop(baseline.child);
+    if (workers) await stop(workers.child);
+    // Before the router's Redis connection goes.
+    await accessLog?.close();
+    if (unlogged) await unlogged.stop();
     if (router) await router.stop();
     if (upstream) await stop(upstream.child);
     rmSync(dir, { recursive: true, force: true });

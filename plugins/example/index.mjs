@@ -13,6 +13,11 @@ export default definePlugin({
       ctx.progress(`deploy number ${count} of ${app} (v${version})`);
       await ctx.log.info(`counted deploy number ${count} (v${version})`, { app });
     },
+    // app is null when the global domain changed: that line goes to the daemon log only.
+    'domains-changed': async ({ app, domains, added, removed }, ctx) => {
+      const change = [...added.map((d) => `+${d}`), ...removed.map((d) => `-${d}`)].join(' ');
+      await ctx.log.info(`domains now ${domains.join(', ') || 'none'} (${change})`, app ? { app } : {});
+    },
   },
 
   commands: {

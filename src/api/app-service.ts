@@ -157,6 +157,20 @@ export class AppService {
     return { keys, release: release?.version ?? null };
   }
 
+  /** config:set --global: every app gets them when its instances next start, so no app is released now. */
+  async setGlobalConfig(vars: Record<string, string>, who: string, progress: ProgressFn) {
+    await this.state.config.setGlobal(vars);
+    const keys = Object.keys(vars);
+    await this.plugins.emit('config-changed', { app: null, set: keys, unset: [], by: who }, progress);
+    return { keys };
+  }
+
+  async unsetGlobalConfig(keys: string[], who: string, progress: ProgressFn) {
+    const removed = await this.state.config.unsetGlobal(keys);
+    if (removed.length > 0) await this.plugins.emit('config-changed', { app: null, set: [], unset: removed, by: who }, progress);
+    return { keys: removed };
+  }
+
   async unsetConfig(name: string, keys: string[], who: string, progress: ProgressFn, description?: string) {
     await this.require(name);
     const removed = await this.state.config.unset(name, keys);

@@ -2,14 +2,27 @@ import http from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { OneOffSession } from '../scheduler/scheduler.js';
+import { pluginNameSchema } from '../plugins/manifest.js';
+import { commandNameSchema } from '../plugins/protocol.js';
+import type { AttachedSession } from '../scheduler/scheduler.js';
 import { appNameSchema } from '../validation.js';
 import { UNAUTHENTICATED } from './auth.js';
 import { HttpError, parseWith } from './http-utils.js';
 import type { ApiDeps } from './route-kit.js';
-import { encodeFrame, frameEncoder, RUN_UPGRADE, RunFrameDecoder, RunProtocolError, runRequestSchema, type DataType, type RunRequest } from './run-protocol.js';
+import {
+  encodeFrame,
+  frameEncoder,
+  RUN_UPGRADE,
+  RunFrameDecoder,
+  RunProtocolError,
+  runRequestSchema,
+  streamCommandRequestSchema,
+  type DataType,
+  type Terminal,
+} from './run-protocol.js';
 
 const RUN_PATH = /^\/api\/apps\/([^/]+)\/run$/;
+const PLUGIN_COMMAND_PATH = /^\/api\/plugins\/([^/]+)\/commands\/([^/]+)$/;
 const MAX_BODY = 1024 * 1024;
 /** The request body follows its headers at once; a client that stalls in between is let go. */
 const BODY_TIMEOUT_MS = 10_000;
@@ -18,27 +31,49 @@ const ERROR_FLUSH_MS = 1000;
 
 type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
+/** What an upgraded connection relays: the attached session, its terminal, and why it may end early. */
+interface Attached {
+  session: AttachedSession;
+  terminal: Terminal;
+  shuttingDown: () => boolean;
+  /** The error frame's text when the session fails. */
+  lost: (err: Error) => string;
+}
+
 /**
- * `pier run`: the API server's `upgrade` handler for `POST /api/apps/:app/run` with
- * `Upgrade: pier-run`, relaying the command's stdin, stdout and stderr (see run-protocol.ts).
+ * The API server's `upgrade` handler, with `Upgrade: pier-run`, relaying a command's stdin, stdout
+ * and stderr (see run-protocol.ts): `pier run` (`POST /api/apps/:app/run`) and plugins' stream
+ * commands (`POST /api/plugins/:plugin/commands/:command`, postgres:connect and the like).
  */
 export function createRunEndpoint(deps: ApiDeps, authenticate: (req: http.IncomingMessage) => Promise<string | undefined>): UpgradeHandler {
+  const oneOff = async (app: string, body: unknown, who: string): Promise<Attached> => {
+    const request = parseWith(runRequestSchema, body);
+    await deps.apps.require(app);
+    const session = await deps.oneOffs.attach(app, { argv: request.command, tty: request.tty, env: request.env, who });
+    return { session, terminal: request, shuttingDown: () => deps.oneOffs.closing, lost: (err) => `The one-off container was lost: ${err.message}` };
+  };
+  const pluginCommand = async (plugin: string, command: string, body: unknown, who: string): Promise<Attached> => {
+    const request = parseWith(streamCommandRequestSchema, body);
+    const session = await deps.plugins.streamCommand(plugin, command, { args: request.args, tty: request.tty, who });
+    return { session, terminal: request, shuttingDown: () => deps.plugins.closing, lost: (err) => err.message };
+  };
+
   const upgrade = async (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const who = await authenticate(req);
     if (!who) throw new HttpError(401, UNAUTHENTICATED);
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const match = RUN_PATH.exec(url.pathname);
-    if (!match || req.method !== 'POST' || req.headers.upgrade?.toLowerCase() !== RUN_UPGRADE) {
+    const run = RUN_PATH.exec(url.pathname);
+    const plugin = PLUGIN_COMMAND_PATH.exec(url.pathname);
+    if (!(run || plugin) || req.method !== 'POST' || req.headers.upgrade?.toLowerCase() !== RUN_UPGRADE) {
       throw new HttpError(404, `No such endpoint: ${req.method} ${url.pathname} with Upgrade: ${req.headers.upgrade}`);
     }
-    const app = parseWith(appNameSchema, decodeURIComponent(match[1]!));
     const { body, rest } = await readBody(req, socket, head);
-    const request = parseWith(runRequestSchema, body);
-    await deps.apps.require(app);
-    const session = await deps.oneOffs.attach(app, { argv: request.command, tty: request.tty, env: request.env, who });
-    if (socket.destroyed) return void session.kill();
+    const attached = run
+      ? await oneOff(parseWith(appNameSchema, decodeURIComponent(run[1]!)), body, who)
+      : await pluginCommand(parseWith(pluginNameSchema, decodeURIComponent(plugin![1]!)), parseWith(commandNameSchema, decodeURIComponent(plugin![2]!)), body, who);
+    if (socket.destroyed) return void attached.session.kill();
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${RUN_UPGRADE}\r\n\r\n`);
-    await new Relay(session, socket, request, () => deps.oneOffs.closing).run(rest);
+    await new Relay(attached, socket).run(rest);
   };
 
   return (req, socket, head) => {
@@ -104,18 +139,20 @@ class Relay {
   private finished = false;
   private stdinEnded = false;
   private readonly decoder = new RunFrameDecoder();
+  private readonly session: AttachedSession;
 
   constructor(
-    private readonly session: OneOffSession,
+    private readonly attached: Attached,
     private readonly socket: Duplex,
-    private readonly request: RunRequest,
-    private readonly shuttingDown: () => boolean,
-  ) {}
+  ) {
+    this.session = attached.session;
+  }
 
   async run(early: Buffer): Promise<void> {
-    const { session, socket, request } = this;
+    const { session, socket } = this;
+    const { terminal } = this.attached;
     session.stdin?.on('error', () => undefined);
-    if (request.tty && request.cols && request.rows) void session.resize(request.cols, request.rows);
+    if (terminal.tty && terminal.cols && terminal.rows) void session.resize(terminal.cols, terminal.rows);
     // The API server keeps sockets half-open; here the client's end only means it has gone (stdin's end is a frame).
     socket.once('end', () => socket.destroy());
     const closed = new Promise<void>((resolve) => socket.once('close', resolve));
@@ -129,12 +166,12 @@ class Relay {
     const output = Promise.all([this.forward(session.stdout, 'stdout'), this.forward(session.stderr, 'stderr')]);
     try {
       const code = await session.wait();
-      if (this.shuttingDown()) return this.fail('The Pier daemon is shutting down; the command was stopped. Run it again in a moment.');
+      if (this.attached.shuttingDown()) return this.fail('The Pier daemon is shutting down; the command was stopped. Run it again in a moment.');
       // Docker closes the output once it has all been read; a client that left needs none.
       await Promise.race([output, closed]);
       this.finish(encodeFrame({ type: 'exit', code }));
     } catch (err) {
-      this.fail(`The one-off container was lost: ${(err as Error).message}`);
+      this.fail(this.attached.lost(err as Error));
     }
   }
 

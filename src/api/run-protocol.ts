@@ -1,6 +1,7 @@
 import { Transform } from 'node:stream';
 import { z } from 'zod';
 import { FrameDecoder, FrameError } from '../frames.js';
+import { commandArgsSchema } from '../plugins/protocol.js';
 import { configKeySchema, configValueSchema } from '../validation.js';
 
 /**
@@ -21,6 +22,13 @@ export const runRequestSchema = z.object({
   env: z.record(configKeySchema, configValueSchema).default({}),
 });
 export type RunRequest = z.infer<typeof runRequestSchema>;
+/** Whether the client is a terminal, and its size. */
+export type Terminal = Pick<RunRequest, 'tty' | 'cols' | 'rows'>;
+
+/** A plugin's stream command (postgres:connect NAME…) over the same upgrade: its arguments instead of a command line. */
+export const streamCommandRequestSchema = runRequestSchema.pick({ tty: true, cols: true, rows: true }).extend({
+  args: commandArgsSchema,
+});
 
 export const detachedRunSchema = z.object({
   command: runRequestSchema.shape.command.min(1, 'run:detached needs a command: there is no terminal for a shell'),

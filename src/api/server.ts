@@ -9,10 +9,13 @@ import { HttpError, parseWith, readJson, sendJson } from './http-utils.js';
 import type { ApiDeps, Route } from './route-kit.js';
 import { appRoutes } from './routes/apps.js';
 import { buildRoutes, streamBuildLog } from './routes/builds.js';
+import { certRoutes } from './routes/certs.js';
 import { logRoutes } from './routes/logs.js';
 import { domainRoutes } from './routes/domains.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { processRoutes } from './routes/processes.js';
+import { proxyRoutes } from './routes/proxy.js';
+import { proxyTypeRoutes } from './routes/proxy-type.js';
 import { resourceRoutes } from './routes/resources.js';
 import { runRoutes } from './routes/run.js';
 import { storageRoutes } from './routes/storage.js';
@@ -29,7 +32,7 @@ const pushSchema = z.object({
 
 export function createApiServer(deps: ApiDeps): http.Server {
   const { state, log } = deps;
-  const routes: Route[] = [...appRoutes(deps), ...buildRoutes(deps), ...processRoutes(deps), ...domainRoutes(deps), ...logRoutes(deps), ...resourceRoutes(deps), ...storageRoutes(deps), ...runRoutes(deps), ...pluginRoutes(deps)];
+  const routes: Route[] = [...appRoutes(deps), ...buildRoutes(deps), ...processRoutes(deps), ...domainRoutes(deps), ...certRoutes(deps), ...proxyRoutes(deps), ...proxyTypeRoutes(deps), ...logRoutes(deps), ...resourceRoutes(deps), ...storageRoutes(deps), ...runRoutes(deps), ...pluginRoutes(deps)];
 
   /** The pre-receive hook's call: queue a build and stream its log back, ending with the result. */
   const internalPush = async (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -3,12 +3,15 @@ import { Command, CommanderError } from 'commander';
 import { ApiError } from './api-client.js';
 import { registerAppCommands } from './commands/apps.js';
 import { registerBuildCommands } from './commands/builds.js';
+import { registerCertCommands } from './commands/certs.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDeployCommands } from './commands/deploy.js';
 import { registerDomainCommands } from './commands/domains.js';
 import { registerLogCommands } from './commands/logs.js';
 import { addPluginCommands, registerPluginCommands } from './commands/plugins.js';
 import { registerProcessCommands } from './commands/processes.js';
+import { registerProxyCommands } from './commands/proxy.js';
+import { registerProxyTypeCommands } from './commands/proxy-type.js';
 import { registerResourceCommands } from './commands/resources.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerStorageCommands } from './commands/storage.js';
@@ -26,7 +29,7 @@ const program = new Command('pier')
   .exitOverride();
 
 // Each group of commands lives in its own module under commands/.
-const groups = [registerAppCommands, registerBuildCommands, registerConfigCommands, registerDeployCommands, registerDomainCommands, registerLogCommands, registerPluginCommands, registerProcessCommands, registerResourceCommands, registerRunCommands, registerStorageCommands, registerSystemCommands];
+const groups = [registerAppCommands, registerBuildCommands, registerCertCommands, registerConfigCommands, registerDeployCommands, registerDomainCommands, registerLogCommands, registerPluginCommands, registerProcessCommands, registerProxyCommands, registerProxyTypeCommands, registerResourceCommands, registerRunCommands, registerStorageCommands, registerSystemCommands];
 for (const register of groups) {
   register(program);
 }

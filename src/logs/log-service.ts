@@ -1,7 +1,7 @@
 import { interleave } from '../async-channel.js';
 import { latestLines, normalizeTime, sourceType, type LogLine } from '../scheduler/log-lines.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
-import type { AppEvent } from '../state/event-store.js';
+import type { AppEvent, EventCursor } from '../state/event-store.js';
 import type { State } from '../state/index.js';
 
 export interface LogRequest {
@@ -18,8 +18,9 @@ export interface LogRequest {
 const EVENT_BLOCK_MS = 5000;
 
 const toLine = (e: AppEvent): LogLine => ({ ...e, time: normalizeTime(e.time) ?? e.time });
+const byTime = (a: LogLine, b: LogLine) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
 
-/** `pier logs`: the output of an app's containers and the app's own events as one log. */
+/** `pier logs`: the output of an app's containers, the app's own events and its access log as one log. */
 export class LogService {
   constructor(private readonly state: State, private readonly scheduler: Scheduler) {}
 
@@ -30,15 +31,16 @@ export class LogService {
       this.scheduler.recentLogs(app, { tail: req.tail, process: req.process }),
       this.state.events.tail(app, req.tail),
     ]);
-    yield* latestLines([output.lines, events.events.map(toLine).filter(wanted)], req.tail);
+    // Router processes flush their access log batches independently, so its stream is in time order only per process.
+    yield* latestLines([output.lines, ...events.streams.map((s) => s.map(toLine).filter(wanted).sort(byTime))], req.tail);
     if (!req.follow || req.signal.aborted) return;
     yield* interleave([
       this.scheduler.followLogs(app, output.cursor, { process: req.process, signal: req.signal }),
-      this.followEvents(app, events.last, wanted, req.signal),
+      this.followEvents(app, events.cursor, wanted, req.signal),
     ]);
   }
 
-  private async *followEvents(app: string, after: string, wanted: (l: LogLine) => boolean, signal: AbortSignal): AsyncGenerator<LogLine> {
+  private async *followEvents(app: string, after: EventCursor, wanted: (l: LogLine) => boolean, signal: AbortSignal): AsyncGenerator<LogLine> {
     const reader = this.state.events.reader();
     // A follower that leaves must not keep a blocked connection: disconnecting ends the pending read.
     const leave = () => reader.disconnect();
@@ -47,7 +49,7 @@ export class LogService {
     try {
       while (!signal.aborted) {
         const next = await this.state.events.next(reader, app, last, EVENT_BLOCK_MS);
-        last = next.last;
+        last = next.cursor;
         for (const line of next.events.map(toLine)) if (wanted(line)) yield line;
       }
     } catch (err) {

@@ -3,7 +3,10 @@ import type { Logger } from '../log.js';
 import type { ProgressFn } from '../scheduler/scheduler.js';
 import type { DockerServices } from '../scheduler/docker-services.js';
 import type { State } from '../state/index.js';
+import { certificateUploadSchema } from '../certificates.js';
+import { CertificateService } from '../release/cert-service.js';
 import { appNameSchema, configKeySchema, configVarsSchema } from '../validation.js';
+import { serviceCommandSchema, serviceNameSchema, serviceUserSchema } from './protocol.js';
 
 /** What a config change made: the keys it touched and the release it made (null for an app not deployed yet). */
 export interface ConfigChange {
@@ -46,9 +49,9 @@ const app = z.object({ app: appNameSchema });
 const key = z.string().min(1).max(256);
 /** What the release a plugin's config change makes is called (`pier releases`). */
 const description = z.string().min(1).max(200).optional();
-const service = z.object({ name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'service names are lowercase letters, digits and dashes, starting with a letter') });
-const user = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/);
-const command = z.array(z.string().max(4096)).min(1).max(64);
+const service = z.object({ name: serviceNameSchema });
+const user = serviceUserSchema;
+const command = serviceCommandSchema;
 
 /**
  * Everything a plugin can ask of the daemon, by RPC method name. Adding a capability is one
@@ -60,6 +63,7 @@ export function capabilities({ state, apps, log, services }: CapabilityDeps): Re
     await apps.require(name);
     return name;
   };
+  const certs = new CertificateService(state, log);
   const docker = () => {
     if (!services) throw new Error('this daemon process has no Docker access for services');
     return services;
@@ -81,6 +85,13 @@ export function capabilities({ state, apps, log, services }: CapabilityDeps): Re
     'config.unset': capability(z.object({ app: appNameSchema, keys: z.array(configKeySchema).min(1), description }), async ({ plugin, progress }, p) =>
       apps.unsetConfig(p.app, p.keys, `plugin:${plugin}`, progress, p.description),
     ),
+    // What an ACME plugin needs: its certificates are checked and stored as certs:add's are, marked source "acme".
+    'certs.list': capability(z.undefined(), async () => certs.list()),
+    'certs.get': capability(app, async (_caller, p) => (await certs.get(await existing(p.app))) ?? null),
+    'certs.put': capability(z.object({ app: appNameSchema, cert: certificateUploadSchema.shape.cert, key: certificateUploadSchema.shape.key }), async (_caller, p) =>
+      certs.put(await existing(p.app), { certPem: p.cert, keyPem: p.key, source: 'acme' }),
+    ),
+    'certs.remove': capability(app, async (_caller, p) => certs.remove(await existing(p.app))),
     'kv.get': capability(z.object({ key }), async ({ plugin }, p) => (await state.plugins.kvGet(plugin, p.key)) ?? null),
     'kv.set': capability(z.object({ key, value: z.string().max(64 * 1024, 'values are limited to 64 KiB') }), async ({ plugin }, p) =>
       state.plugins.kvSet(plugin, p.key, p.value),

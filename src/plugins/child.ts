@@ -56,7 +56,7 @@ async function init(identity: PluginIdentity): Promise<void> {
       type: 'ready',
       // Checked by the daemon, which names any event it does not know.
       events: Object.keys(definition.events ?? {}) as EventName[],
-      commands: Object.entries(definition.commands ?? {}).map(([name, c]) => ({ name, help: c.help, usage: c.usage, stdin: c.stdin })),
+      commands: Object.entries(definition.commands ?? {}).map(([name, c]) => ({ name, help: c.help, usage: c.usage, stdin: c.stdin, stream: c.stream })),
       routes: Object.keys(definition.routes ?? {}),
     });
   } catch (err) {
@@ -97,9 +97,9 @@ async function run(call: number, kind: string, name: string, input: unknown): Pr
   if (kind === 'command') {
     const command = definition.commands?.[name];
     if (!command) throw new Error(`it has no command ${name}`);
-    const { args, stdin, who } = input as CommandInput;
+    const { args, stdin, who, tty } = input as CommandInput;
     const writer = (stream: 'stdout' | 'stderr'): Writer => ({ write: (data) => (data instanceof Uint8Array ? outputBytes(call, stream, data) : output(call, stream, String(data))) });
-    const io: CommandContext = { ...ctx, stdin: Buffer.from(stdin ?? '', 'base64'), stdout: writer('stdout'), stderr: writer('stderr'), print: (line) => output(call, 'stdout', `${line}\n`), who };
+    const io: CommandContext = { ...ctx, stdin: Buffer.from(stdin ?? '', 'base64'), stdout: writer('stdout'), stderr: writer('stderr'), print: (line) => output(call, 'stdout', `${line}\n`), who, tty };
     return (await command.run(args, io)) ?? 0;
   }
   const req = input as Omit<RouteRequest, 'params'>;

@@ -14,11 +14,6 @@ export interface PluginEmitter {
 /** For services made without plugins (tests, tools): every event passes through untouched. */
 export const noPlugins: PluginEmitter = { emit: async (_event, payload) => payload };
 
-/** For the domains code: an app's custom domains changed (e.g. so a plugin renews certificates). */
-export async function domainsChanged(plugins: PluginEmitter, app: string, domains: string[], progress?: ProgressFn): Promise<void> {
-  await plugins.emit('domains-changed', { app, domains }, progress);
-}
-
 /**
  * For the router or a data plane: the proxy config of one app, as the plugins render it. Each
  * handler gets the config the one before it returned, starting from `config` (Pier's own).

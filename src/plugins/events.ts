@@ -13,9 +13,16 @@ export interface PluginEventMap {
   'post-build': { payload: { app: string; buildId: string; commit: string; image: string; processTypes: Record<string, string> }; result: void };
   'pre-release': { payload: { app: string; image: string; description: string; createdBy: string; processTypes: Record<string, string> }; result: void };
   'post-deploy': { payload: { app: string; version: number; image: string; description: string; createdBy: string }; result: void };
-  /** Key names only; `by` is who changed them (a token name, or `plugin:<name>`), so a plugin can skip its own changes. */
-  'config-changed': { payload: { app: string; set: string[]; unset: string[]; by: string }; result: void };
-  'domains-changed': { payload: { app: string; domains: string[] }; result: void };
+  /**
+   * Key names only; `by` is who changed them (a token name, or `plugin:<name>`), so a plugin can skip its own changes.
+   * `app: null` is the global config (`config:set --global`), which every app gets at its next start.
+   */
+  'config-changed': { payload: { app: string | null; set: string[]; unset: string[]; by: string }; result: void };
+  /**
+   * An app's custom domains after the change, and what the change added and removed. `app: null` is the global
+   * domain (`domains:set-global`): `domains` is then the one global domain, every app's `<app>.<domain>`.
+   */
+  'domains-changed': { payload: { app: string | null; domains: string[]; added: string[]; removed: string[]; by: string }; result: void };
   /** Each handler gets the config the one before it returned, starting from Pier's own (empty without a data plane). */
   'proxy-config-render': { payload: { app: string; hosts: string[]; upstreams: string[]; config: string }; result: { config: string } | void };
 }

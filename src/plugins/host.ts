@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import { projectRoot } from '../paths.js';
 import type { DockerServices } from '../scheduler/docker-services.js';
-import type { ProgressFn } from '../scheduler/scheduler.js';
+import type { AttachedSession, ProgressFn } from '../scheduler/scheduler.js';
 import type { State } from '../state/index.js';
 import { dispatch } from './bus.js';
 import { capabilities, serve, type ConfigWriter } from './capabilities.js';
@@ -12,7 +12,17 @@ import type { EventName, EventPayload } from './events.js';
 import { installFiles, type InstallSource } from './installer.js';
 import { PluginError, PluginFailure } from './errors.js';
 import { runOrder } from './manifest.js';
-import { commandExitSchema, routeResponseSchema, type CommandInput, type Registration, type RouteRequest, type RouteResponse } from './protocol.js';
+import { CommandSession } from './command-session.js';
+import {
+  commandExitSchema,
+  execHandoffSchema,
+  routeResponseSchema,
+  type CommandInput,
+  type CommandSpec,
+  type Registration,
+  type RouteRequest,
+  type RouteResponse,
+} from './protocol.js';
 import { discover, isEnabled, type FoundPlugin, type PluginSource } from './registry.js';
 import { PluginProcess, type OutputSink } from './runner.js';
 
@@ -54,6 +64,8 @@ export interface PluginCommandInfo {
   help: string;
   usage?: string;
   stdin: boolean;
+  /** Runs attached to the caller, as pier run does (see CommandSpec.stream). */
+  stream: boolean;
 }
 
 interface Loaded {
@@ -75,6 +87,9 @@ export class PluginHost implements PluginEmitter {
   /** Reloads run one after the other, each after the call that asked for it. */
   private syncs: Promise<void> = Promise.resolve();
   private rpc?: ReturnType<typeof capabilities>;
+  /** Stream commands attached to their callers, ended when the daemon closes. */
+  private readonly sessions = new Set<CommandSession>();
+  private closed = false;
 
   constructor(private readonly opts: PluginHostOptions) {}
 
@@ -84,8 +99,15 @@ export class PluginHost implements PluginEmitter {
     await this.sync();
   }
 
+  /** The daemon is shutting down: stream commands were cut off by that, not by their command. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     this.rpc = undefined;
+    await Promise.all([...this.sessions].map((s) => s.kill()));
     await this.syncs;
     await Promise.all([...this.loaded.values()].map((l) => l.process?.stop()));
     this.loaded.clear();
@@ -121,24 +143,48 @@ export class PluginHost implements PluginEmitter {
   async commands(): Promise<PluginCommandInfo[]> {
     await this.sync();
     return this.running()
-      .flatMap((l) => l.registration!.commands.map((c) => ({ name: `${l.found.name}:${c.name}`, plugin: l.found.name, command: c.name, help: c.help, usage: c.usage, stdin: c.stdin ?? false })))
+      .flatMap((l) => l.registration!.commands.map((c) => ({ name: `${l.found.name}:${c.name}`, plugin: l.found.name, command: c.name, help: c.help, usage: c.usage, stdin: c.stdin ?? false, stream: c.stream ?? false })))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /** Runs a plugin command; resolves with its exit code, its output goes to `onOutput` as it comes. */
-  async runCommand(name: string, command: string, input: CommandInput, onOutput: OutputSink): Promise<number> {
-    const entry = await this.usable(name);
-    const spec = entry.registration!.commands.find((c) => c.name === command);
-    if (!spec) {
-      const known = entry.registration!.commands.map((c) => `${name}:${c.name}`).join(', ') || 'none';
-      throw new PluginError(`Plugin ${name} has no command ${command}; its commands: ${known}.`);
-    }
+  async runCommand(name: string, command: string, input: Omit<CommandInput, 'tty'>, onOutput: OutputSink): Promise<number> {
+    const { entry, spec } = await this.command(name, command);
+    if (spec.stream) throw new PluginError(`${name}:${command} runs attached to its caller: run it with the pier CLI (pier ${name}:${command}), which connects as pier run does.`);
     const label = `command ${name}:${command}`;
     // Only a command that asked for stdin gets it: no command reads input meant for another.
-    const value = await entry.process!.call('command', command, { ...input, stdin: spec.stdin ? input.stdin : null }, label, onOutput);
+    const value = await entry.process!.call('command', command, { ...input, stdin: spec.stdin ? input.stdin : null, tty: false }, label, onOutput);
     const code = commandExitSchema.safeParse(value);
     if (!code.success) throw new PluginFailure(`plugin "${name}" failed in ${label}: it returned ${JSON.stringify(value)}, not an exit code from 0 to 255`);
     return code.data;
+  }
+
+  /**
+   * Starts a stream command attached to its caller (the API relays the session over an upgraded
+   * connection). Refusals (no such plugin or command) reject here, before the caller is attached.
+   */
+  async streamCommand(name: string, command: string, input: Omit<CommandInput, 'stdin'>): Promise<AttachedSession> {
+    const { entry, spec } = await this.command(name, command);
+    if (!spec.stream) throw new PluginError(`${name}:${command} is not a stream command; run it with POST /api/plugins/${name}/commands/${command}.`);
+    const label = `command ${name}:${command}`;
+    const failure = (reason: string) => new PluginFailure(`plugin "${name}" failed in ${label}: ${reason}`);
+    const session = new CommandSession(
+      async (onOutput) => {
+        const value = await entry.process!.call('command', command, { ...input, stdin: null }, label, onOutput);
+        const result = commandExitSchema.or(execHandoffSchema).safeParse(value);
+        if (!result.success) throw failure(`it returned ${JSON.stringify(value)}, neither an exit code from 0 to 255 nor {exec: {service, cmd, user}}`);
+        return result.data;
+      },
+      async ({ exec }, size) => {
+        if (!this.opts.services) throw failure('this daemon process has no Docker access for services');
+        const status = await this.opts.services.status(name, exec.service);
+        if (!status.running) throw failure(`its service ${exec.service} is not running (${status.state ?? 'no container'})`);
+        return this.opts.services.attach(name, exec.service, exec.cmd, exec.user, input.tty, size);
+      },
+    );
+    this.sessions.add(session);
+    void session.wait().catch(() => undefined).finally(() => this.sessions.delete(session));
+    return session;
   }
 
   /** Serves one request to a plugin's routes (under /api/plugins/<name>/routes). */
@@ -198,6 +244,16 @@ export class PluginHost implements PluginEmitter {
 
   private running(): Loaded[] {
     return [...this.loaded.values()].filter((l) => l.enabled && l.registration).sort((a, b) => runOrder(a.found.manifest!, b.found.manifest!));
+  }
+
+  private async command(name: string, command: string): Promise<{ entry: Loaded; spec: CommandSpec }> {
+    const entry = await this.usable(name);
+    const spec = entry.registration!.commands.find((c) => c.name === command);
+    if (!spec) {
+      const known = entry.registration!.commands.map((c) => `${name}:${c.name}`).join(', ') || 'none';
+      throw new PluginError(`Plugin ${name} has no command ${command}; its commands: ${known}.`);
+    }
+    return { entry, spec };
   }
 
   private async existing(name: string): Promise<Loaded> {

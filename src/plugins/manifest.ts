@@ -9,7 +9,7 @@ import { PluginError } from './errors.js';
  * The plugin API this Pier provides. A minor version adds events or capabilities and keeps every
  * older plugin working; a major version may break them, which is why manifests name a range.
  */
-export const PLUGIN_API_VERSION = '1.1.0';
+export const PLUGIN_API_VERSION = '1.2.0';
 
 export const MANIFEST_FILE = 'plugin.json';
 

@@ -28,6 +28,8 @@ export interface CommandInput {
   stdin: string | null;
   /** The name of the API token that ran the command. */
   who: string;
+  /** Whether the caller is a terminal (stream commands only: the CLI asks for one when its stdin and stdout are one). */
+  tty: boolean;
 }
 
 export interface RouteRequest {
@@ -46,6 +48,9 @@ export type HostMessage =
   | { type: 'call'; id: number; kind: CallKind; name: string; input: unknown }
   | { type: 'rpc-reply'; id: number; ok: boolean; value?: unknown; error?: string };
 
+/** A plugin command's arguments, as typed after it. */
+export const commandArgsSchema = z.array(z.string().max(128 * 1024)).max(1024).default([]);
+
 export const commandNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'command names are lowercase letters, digits and dashes, starting with a letter');
 
 export const commandSpecSchema = z
@@ -56,6 +61,12 @@ export const commandSpecSchema = z
     usage: z.string().max(200).optional(),
     /** Whether the command reads the caller's stdin; only then is it sent. */
     stdin: z.boolean().optional(),
+    /**
+     * Whether the command runs attached to the caller (an upgraded connection, as `pier run`): it may
+     * resolve with an ExecHandoff, which connects the caller's stdin, stdout and stderr, or terminal,
+     * to a command in the plugin's service, streamed without a size limit.
+     */
+    stream: z.boolean().optional(),
   })
   .strict();
 export type CommandSpec = z.infer<typeof commandSpecSchema>;
@@ -95,6 +106,14 @@ export function parseChildMessage(raw: unknown): ChildMessage {
 }
 
 export const commandExitSchema = z.number().int().min(0).max(255);
+
+export const serviceNameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'service names are lowercase letters, digits and dashes, starting with a letter');
+export const serviceUserSchema = z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/);
+export const serviceCommandSchema = z.array(z.string().max(4096)).min(1).max(64);
+
+/** What a stream command may resolve with instead of an exit code: `cmd` run as `user` in the plugin's own service, attached to the caller. */
+export const execHandoffSchema = z.object({ exec: z.object({ service: serviceNameSchema, cmd: serviceCommandSchema, user: serviceUserSchema }).strict() }).strict();
+export type ExecHandoff = z.infer<typeof execHandoffSchema>;
 
 export const routeResponseSchema = z
   .object({

@@ -4,10 +4,10 @@
  * the daemon over RPC (see capabilities.ts), so plugins depend on this file alone.
  */
 import type { EventName, EventPayload, EventResult } from './events.js';
-import type { CommandSpec, RouteRequest } from './protocol.js';
+import type { CommandSpec, ExecHandoff, RouteRequest } from './protocol.js';
 
 export type { EventName, EventPayload, EventResult, PluginEventMap } from './events.js';
-export type { RouteRequest } from './protocol.js';
+export type { ExecHandoff, RouteRequest } from './protocol.js';
 export { defineServicePlugin, type ServiceKind } from './service-plugin.js';
 
 export interface PluginLog {
@@ -62,6 +62,8 @@ export interface CommandContext extends PluginContext {
   print(line: string): void;
   /** The name of the API token that ran the command. */
   who: string;
+  /** Whether the caller is a terminal: only ever true for a stream command. */
+  tty: boolean;
 }
 
 export type EventHandlers = {
@@ -69,8 +71,12 @@ export type EventHandlers = {
 };
 
 export interface CommandDefinition extends Omit<CommandSpec, 'name'> {
-  /** Resolves with the exit code (none: 0). A throw fails the command with its message. */
-  run(args: string[], io: CommandContext): number | void | Promise<number | void>;
+  /**
+   * Resolves with the exit code (none: 0). A throw fails the command with its message. A command
+   * with `stream: true` may instead resolve with an ExecHandoff: Pier then runs `cmd` in the
+   * plugin's service, attached to the caller, and exits with its code.
+   */
+  run(args: string[], io: CommandContext): number | void | ExecHandoff | Promise<number | void | ExecHandoff>;
 }
 
 export interface PluginResponse {

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CommandContext, CommandDefinition, PluginContext, PluginDefinition } from './sdk.js';
+import type { CommandContext, CommandDefinition, ExecHandoff, PluginContext, PluginDefinition } from './sdk.js';
 
 export interface ServiceKind {
   /** The plugin's name, also the word in release descriptions: "Attach postgres db". */
@@ -48,6 +48,8 @@ const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 /** A service still starting (a fresh initdb) gets this long before link or create give up. */
 const READY_TIMEOUT_S = 120;
 const LOG_TAIL = 200;
+/** The lines of a service's log shown when it fails to start. */
+const FAILURE_LOG_LINES = 8;
 
 class Refusal extends Error {}
 
@@ -77,7 +79,8 @@ export function defineServicePlugin(kind: ServiceKind): PluginDefinition {
       .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([key, raw]) => [key.slice(prefix.length), JSON.parse(raw) as ServiceRecord]);
   }
-  const status = (ctx: PluginContext, name: string) => ctx.call('services.status', { name }) as Promise<{ running: boolean; state?: string; host: string; volume: string }>;
+  const status = (ctx: PluginContext, name: string) =>
+    ctx.call('services.status', { name }) as Promise<{ exists: boolean; running: boolean; state?: string; host: string; volume: string; volumeExists: boolean }>;
 
   async function url(ctx: PluginContext, name: string): Promise<string> {
     const { host } = await status(ctx, name);
@@ -97,25 +100,32 @@ export function defineServicePlugin(kind: ServiceKind): PluginDefinition {
   }
 
   async function waitReady(ctx: PluginContext, name: string): Promise<void> {
+    const started = Date.now();
     const ready = await ctx.call('services.wait', { name, cmd: kind.ready, user: kind.user, timeoutSeconds: READY_TIMEOUT_S });
-    if (!ready) throw new Refusal(`${kind.title} service ${name} did not accept connections within ${READY_TIMEOUT_S}s. See: pier ${kind.plugin}:logs ${name}`);
-  }
-
-  async function exec(ctx: PluginContext, name: string, cmd: string[], stdin?: Buffer) {
-    return ctx.call('services.exec', { name, cmd, user: kind.user, ...(stdin ? { stdin: stdin.toString('base64') } : {}) }) as Promise<{ exitCode: number; stdout: string; stderr: string }>;
+    if (ready) return;
+    // services.wait gives up early only on a service that crashed (and maybe runs again, restarted by Docker).
+    const crashed = Date.now() - started < READY_TIMEOUT_S * 1000;
+    const tail = ((await ctx.call('services.logs', { name, tail: FAILURE_LOG_LINES }).catch(() => '')) as string).trimEnd();
+    const why = crashed ? 'exited as it started' : `did not accept connections within ${READY_TIMEOUT_S}s`;
+    throw new Refusal(tail ? `${kind.title} service ${name} ${why}. Its last log lines:\n${tail.replace(/^/gm, '  ')}` : `${kind.title} service ${name} ${why}.`);
   }
 
   /** A command's handler with its refusals turned into a message on stderr and exit 1, the way Pier's own commands fail. */
-  const command = (help: string, usage: string, run: (args: string[], io: CommandContext) => Promise<number | void>, stdin = false): CommandDefinition => ({
+  const command = (
+    help: string,
+    usage: string,
+    run: (args: string[], io: CommandContext) => Promise<number | void | ExecHandoff>,
+    spec: { stream?: boolean } = {},
+  ): CommandDefinition => ({
     help,
     usage,
-    stdin,
+    ...spec,
     run: async (args, io) => {
       try {
         return await run(args, io);
       } catch (err) {
         if (!(err instanceof Refusal)) throw err;
-        io.stderr.write(` !     ${err.message}\n`);
+        io.stderr.write(`${err.message.replace(/^/gm, ' !     ')}\n`);
         return 1;
       }
     },
@@ -140,11 +150,28 @@ export function defineServicePlugin(kind: ServiceKind): PluginDefinition {
       const version = values.version ?? available[0]!;
       if (!Object.hasOwn(kind.versions, version)) throw new Refusal(`${kind.title} ${version} is not available; available versions: ${available.join(', ')}.`);
       if (await io.kv.get(recordKey(name))) throw new Refusal(`${kind.title} service ${name} exists already. See: pier ${kind.plugin}:info ${name}`);
+      const before = await status(io, name);
+      if (before.exists) {
+        throw new Refusal(`A container named ${before.host} exists already, and Pier has no ${kind.title} service ${name} on record. Remove the container (docker rm -f ${before.host}) or pick another name.`);
+      }
       io.print(`=====> Creating ${kind.title} ${version} service ${name}`);
-      await writeFile(passwordFile(io, name), randomBytes(24).toString('hex'), { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-      await start(io, name, version);
+      // A password kept from before belongs to the data in a volume kept from before.
+      const wrote = await writeFile(passwordFile(io, name), randomBytes(24).toString('hex'), { mode: 0o600, flag: 'wx' }).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+          return false;
+        },
+      );
+      try {
+        await start(io, name, version);
+      } catch (err) {
+        // Half a service is worse than none: the container goes, and the volume and password unless they held data before.
+        await io.call('services.remove', { name, volume: !before.volumeExists });
+        if (wrote) await rm(passwordFile(io, name), { force: true });
+        const kept = before.volumeExists ? `Its volume ${before.volume} held data before, so it stays; nothing else was kept.` : 'Nothing of it was kept.';
+        throw new Refusal(`Creating ${kind.title} service ${name} failed: ${(err as Error).message.trimEnd()}\n${kept} Fix the cause, then: pier ${kind.plugin}:create ${name}`);
+      }
       await save(io, name, { version, createdAt: new Date().toISOString(), links: [] });
       io.print(`-----> ${kind.title} service ${name} is running`);
       io.print(`       Link it to an app: pier ${kind.plugin}:link ${name} APP`);
@@ -244,38 +271,38 @@ export function defineServicePlugin(kind: ServiceKind): PluginDefinition {
       io.print(`       Service and volume removed`);
     }),
 
-    export: command(`Write a dump of a ${kind.title} service to stdout`, 'NAME > dump', async ([name], io) => {
-      const { version } = await load(io, name);
-      const r = await exec(io, name!, kind.exportCmd(name!, version));
-      if (r.exitCode !== 0) throw new Refusal(`Export of ${name} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
-      io.stdout.write(Buffer.from(r.stdout, 'base64'));
-    }),
+    // export, import and connect hand the caller's stdin, stdout and stderr (or terminal) over to a
+    // command in the service: the bytes stream between the caller and Docker, whatever the dump's size.
+    export: command(
+      `Write a dump of a ${kind.title} service to stdout`,
+      'NAME > dump',
+      async ([name], io) => {
+        const { version } = await load(io, name);
+        return { exec: { service: name!, cmd: kind.exportCmd(name!, version), user: kind.user } };
+      },
+      { stream: true },
+    ),
 
     import: command(
       `Load a dump (from export) on stdin into a ${kind.title} service`,
       'NAME < dump',
       async ([name], io) => {
         const { version } = await load(io, name);
-        if (io.stdin.length === 0) throw new Refusal(`Pipe a dump in: pier ${kind.plugin}:import ${name} < dump`);
-        const r = await exec(io, name!, kind.importCmd(name!, version), io.stdin);
-        if (r.stderr.trim() !== '') io.stderr.write(r.stderr);
-        if (r.exitCode !== 0) throw new Refusal(`Import into ${name} failed (exit ${r.exitCode}).`);
-        io.print(`-----> Imported ${io.stdin.length} bytes into ${name}`);
+        if (io.tty) throw new Refusal(`Pipe a dump in: pier ${kind.plugin}:import ${name} < dump`);
+        io.print(`-----> Importing into ${kind.title} service ${name}`);
+        return { exec: { service: name!, cmd: kind.importCmd(name!, version), user: kind.user } };
       },
-      true,
+      { stream: true },
     ),
 
     connect: command(
-      `Run what comes in on stdin through the ${kind.title} client of a service`,
-      'NAME < commands',
+      `Open the ${kind.title} client on a service: interactive on a terminal, else it runs what comes in on stdin`,
+      'NAME',
       async ([name], io) => {
         const { version } = await load(io, name);
-        const r = await exec(io, name!, kind.connectCmd(name!, version), io.stdin);
-        io.stdout.write(Buffer.from(r.stdout, 'base64'));
-        io.stderr.write(r.stderr);
-        return r.exitCode;
+        return { exec: { service: name!, cmd: kind.connectCmd(name!, version), user: kind.user } };
       },
-      true,
+      { stream: true },
     ),
 
     logs: command(`Show the logs of a ${kind.title} service`, 'NAME [--tail N]', async (args, io) => {

@@ -109,8 +109,12 @@ export class ReleaseService {
           (restorable.length > 0 ? `The oldest release you can roll back to is v${oldest}.` : 'No earlier release can be restored; deploy again with git push.'),
       );
     }
+    const before = await this.state.config.all(app);
     await this.state.config.replace(app, target.config);
-    return this.release(app, { ...carried(target), config: target.config, description: `Rollback to v${target.version}`, createdBy: who }, progress);
+    const release = await this.release(app, { ...carried(target), config: target.config, description: `Rollback to v${target.version}`, createdBy: who }, progress);
+    const change = configChange(before, target.config);
+    if (change.set.length + change.unset.length > 0) await this.plugins.emit('config-changed', { app, ...change, by: who }, progress);
+    return release;
   }
 
   /** Resolves once the instances that earlier deploys replaced have stopped. */
@@ -141,6 +145,14 @@ export class ReleaseService {
 }
 
 /** What a new release takes over from the one it is made from. */
+/** The keys a config replacement set (new or different values) and unset, as config-changed tells them. */
+export function configChange(before: Record<string, string>, after: Record<string, string>): { set: string[]; unset: string[] } {
+  return {
+    set: Object.keys(after).filter((k) => before[k] !== after[k]).sort(),
+    unset: Object.keys(before).filter((k) => !Object.hasOwn(after, k)).sort(),
+  };
+}
+
 function carried(r: Release): Omit<NewRelease, 'config' | 'description' | 'createdBy'> {
   return { image: r.image, processTypes: r.processTypes, runtime: r.runtime, appJson: r.appJson, buildId: r.buildId, commit: r.commit };
 }

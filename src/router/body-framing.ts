@@ -77,6 +77,8 @@ export class ChunkedBody implements BodyTracker {
   private digits = 0;
   private remaining = 0;
   private meta = 0;
+  /** Chunk data so far (the decoded body's size), for max-body-size. */
+  dataBytes = 0;
 
   get done(): boolean {
     return this.state === S.Done;
@@ -130,6 +132,7 @@ export class ChunkedBody implements BodyTracker {
             this.state = S.TrailerStart;
           } else {
             this.remaining = this.size;
+            this.dataBytes += this.size;
             this.state = S.Data;
           }
           this.size = 0;

@@ -8,38 +8,33 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from '../log.js';
 import { ChunkedBody, LengthBody, NO_BODY, UntilCloseBody, type BodyTracker } from './body-framing.js';
 import { clientRequestId, clientResponseHead, upstreamRequestHead } from './forwarded-heads.js';
-import { pageResponse, type PageStatus } from './pages.js';
+import type { ProxySettings } from '../proxy-settings.js';
+import { pageStatus, type PageName, type Pages } from './pages.js';
 import { isIdempotent, parseRequestHead, type RequestFraming, type RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseFraming, type ResponseHead } from './response-head.js';
 import type { RouteTable } from './route-table.js';
+import { httpsLocation } from './tls-certificates.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import type { UpstreamHealth } from './upstream-health.js';
 import type { UpstreamConnection, UpstreamOwner, UpstreamPools } from './upstream-pool.js';
 
+/** The router's own timeouts; those an app may set (connect, response, idle) are its ProxySettings. */
 export interface Timeouts {
-  /** A kept-alive client connection with no request in progress is closed after this long. */
-  idleMs: number;
   /** A request head must be complete this long after its first byte, so slow clients (slowloris) cannot hold the router. */
   headerMs: number;
   /** A request body that sends nothing for this long is abandoned, and its upstream connection with it. */
   bodyIdleMs: number;
-  /** Connecting to an upstream; past it the next instance is tried. */
-  connectMs: number;
-  /** From the request reaching the upstream to the response head: past it, 504. */
-  responseMs: number;
   /** A client that reads nothing of a response for this long lets go of its upstream connection. */
   writeStallMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = {
-  idleMs: 65_000,
   headerMs: 10_000,
   bodyIdleMs: 30_000,
-  connectMs: 5000,
-  responseMs: 30_000,
   writeStallMs: 60_000,
 };
 
@@ -80,8 +75,18 @@ export interface ProxyContext {
   trusted: TrustedProxies;
   timeouts: Timeouts;
   hooks: RouterHooks;
+  pages: Pages;
   log: Logger;
   connections: Set<ClientConnection>;
+  /** Set when the router serves HTTPS too. */
+  https?: HttpsPolicy;
+}
+
+export interface HttpsPolicy {
+  /** The public HTTPS port: https-only redirects point there. */
+  port: number;
+  /** Whether HTTPS to this host of the app would be served (it has a certificate naming the host). */
+  covers(app: string, hostHeader: string): boolean;
 }
 
 /** Pipelined bytes held while a response streams; past this the client is paused (back-pressure). */
@@ -145,15 +150,21 @@ export class ClientConnection implements UpstreamOwner {
   private readonly clientIp: string;
   private readonly trusted: boolean;
   private readonly localPort: number;
+  /** Arrived over TLS: X-Forwarded-Proto https, HSTS, no https-only redirect. */
+  private readonly secure: boolean;
   private readonly skipTriedOrDown = (u: string) => this.tried.includes(u) || this.ctx.health.isDown(u, Date.now());
   private readonly skipTried = (u: string) => this.tried.includes(u);
 
   // The exchange in progress.
   private req: RequestHead | undefined;
   private app: string | undefined;
+  /** The settings of the request's app (the global ones until it is known); idle-timeout outlives the request. */
+  private settings: ProxySettings;
   private requestId = '';
   private startMs = 0;
   private reqBody: BodyTracker = NO_BODY;
+  /** The request body when chunked: its size is only known as it arrives, and max-body-size applies as it does. */
+  private reqChunked: ChunkedBody | undefined;
   /** The body bytes that came with the head: written with it, and again on a retry when they are the whole body. */
   private replay: Buffer | undefined;
   private replayable = false;
@@ -176,6 +187,7 @@ export class ClientConnection implements UpstreamOwner {
     this.clientIp = plainIp(socket.remoteAddress);
     this.trusted = ctx.trusted.trusts(socket.remoteAddress);
     this.localPort = socket.localPort ?? 0;
+    this.secure = (socket as Partial<TLSSocket>).encrypted === true;
     socket.on('data', (chunk: Buffer) => {
       try {
         this.onData(chunk);
@@ -187,7 +199,8 @@ export class ClientConnection implements UpstreamOwner {
     socket.on('drain', () => this.onClientDrain());
     socket.on('error', () => undefined); // 'close' follows, and handles it
     socket.on('close', () => this.onClose());
-    this.setDeadline(Deadline.Idle, Date.now() + ctx.timeouts.idleMs);
+    this.settings = ctx.table.settings(undefined);
+    this.setDeadline(Deadline.Idle, Date.now() + this.settings.idleTimeoutMs);
     ctx.connections.add(this);
   }
 
@@ -229,8 +242,7 @@ export class ClientConnection implements UpstreamOwner {
         return;
       case Deadline.BodyIdle:
       case Deadline.WriteStall:
-        this.up?.destroy();
-        this.up = undefined;
+        if (this.up) this.detachUpstream().destroy();
         this.socket.destroy();
         return;
       case Deadline.Idle:
@@ -248,10 +260,9 @@ export class ClientConnection implements UpstreamOwner {
 
   /** The deadline that governs an exchange in flight, from what it is waiting for. */
   private armProxyDeadline(now: number): void {
-    const t = this.ctx.timeouts;
-    if (this.up && !this.up.connected) this.setDeadline(Deadline.Connect, now + t.connectMs);
-    else if (!this.reqBody.done) this.setDeadline(Deadline.BodyIdle, now + t.bodyIdleMs);
-    else if (!this.resHead) this.setDeadline(Deadline.Response, now + t.responseMs);
+    if (this.up && !this.up.connected) this.setDeadline(Deadline.Connect, now + this.settings.connectTimeoutMs);
+    else if (!this.reqBody.done) this.setDeadline(Deadline.BodyIdle, now + this.ctx.timeouts.bodyIdleMs);
+    else if (!this.resHead) this.setDeadline(Deadline.Response, now + this.settings.responseTimeoutMs);
     else this.setDeadline(Deadline.None, Infinity);
   }
 
@@ -297,7 +308,7 @@ export class ClientConnection implements UpstreamOwner {
       const rest = parsed.end < this.pending.length ? this.pending.subarray(parsed.end) : undefined;
       this.pending = undefined;
       this.scanFrom = 0;
-      this.begin(parsed.head, rest);
+      this.begin(parsed.head, parsed.end, rest);
     }
   }
 
@@ -307,6 +318,7 @@ export class ClientConnection implements UpstreamOwner {
     this.startMs = now;
     this.requestId = (head && clientRequestId(head)) ?? randomUUID();
     this.app = undefined;
+    this.settings = this.ctx.table.settings(undefined);
     this.upstream = '';
     this.tried = [];
     this.attempts = 0;
@@ -315,11 +327,12 @@ export class ClientConnection implements UpstreamOwner {
     this.bytes = 0;
   }
 
-  private begin(head: RequestHead, rest: Buffer | undefined): void {
+  private begin(head: RequestHead, headBytes: number, rest: Buffer | undefined): void {
     const now = Date.now();
     this.reset(head, now);
     if (head.close) this.closeAfter = true;
     this.reqBody = requestBody(head.framing);
+    this.reqChunked = this.reqBody instanceof ChunkedBody ? this.reqBody : undefined;
     this.replay = undefined;
     if (rest) {
       const end = this.reqBody.feed(rest, 0);
@@ -330,11 +343,36 @@ export class ClientConnection implements UpstreamOwner {
     this.replayable = this.reqBody.done;
     this.phase = Phase.Proxying;
     const app = this.ctx.table.appFor(head.host);
-    if (!app) return this.answer(404);
+    const route = app === undefined ? undefined : this.ctx.table.route(app);
     this.app = app;
+    if (route) this.settings = route.settings;
+    if (headBytes > this.settings.maxHeaderBytes) return this.reject(431, 'head larger than max-header-size');
+    if (!app) return this.answer(404);
+    if (route?.maintenance) return this.answer('maintenance', route.maintenance.retryAfterSec);
+    if (this.bodyTooLarge(head.framing)) return this.answer(413);
+    if (!this.secure && this.redirectsToHttps(app, head)) return;
     const local = this.askPolicy(app, head);
     if (local) return this.sendLocal(local);
     this.connect(now);
+  }
+
+  /** https-only: a plain HTTP request to a host HTTPS would serve is sent there (308 keeps the method and body). */
+  private redirectsToHttps(app: string, head: RequestHead): boolean {
+    const https = this.ctx.https;
+    if (!https || !this.settings.httpsOnly || !https.covers(app, head.host)) return false;
+    this.sendLocal({ status: 308, headers: { location: httpsLocation(head.host, head.target, https.port) } });
+    return true;
+  }
+
+  /** Strict-Transport-Security of an HTTPS response, when the app asks for it. */
+  private hsts(): string | undefined {
+    return this.settings.hsts ? `max-age=${this.settings.hstsMaxAgeSec}` : undefined;
+  }
+
+  /** Known at once from a Content-Length, or once a chunked body has passed the limit. */
+  private bodyTooLarge(framing: RequestFraming): boolean {
+    const max = this.settings.maxBodyBytes;
+    return framing.kind === 'length' ? framing.length > max : this.reqChunked !== undefined && this.reqChunked.dataBytes > max;
   }
 
   /** A failing policy is logged and skipped: it must not take the app down with it. */
@@ -349,7 +387,11 @@ export class ClientConnection implements UpstreamOwner {
 
   private connect(now: number): void {
     const app = this.app!;
-    const upstream = this.ctx.table.pick(app, this.skipTriedOrDown) ?? this.ctx.table.pick(app, this.skipTried);
+    const table = this.ctx.table;
+    const upstream =
+      this.settings.loadBalancing === 'round-robin'
+        ? (table.pick(app, this.skipTriedOrDown) ?? table.pick(app, this.skipTried))
+        : (table.pickLeastLoaded(app, this.ctx.pools.inFlight, this.skipTriedOrDown) ?? table.pickLeastLoaded(app, this.ctx.pools.inFlight, this.skipTried));
     if (upstream === undefined) return this.answer(this.attempts === 0 ? 503 : 502);
     this.attempts++;
     this.upstream = upstream;
@@ -363,6 +405,7 @@ export class ClientConnection implements UpstreamOwner {
       clientIp: this.clientIp,
       trusted: this.trusted,
       localPort: this.localPort,
+      secure: this.secure,
       requestId: this.requestId,
       startMs: this.startMs,
     });
@@ -384,16 +427,18 @@ export class ClientConnection implements UpstreamOwner {
     const up = this.up;
     if (!up) return;
     const end = this.reqBody.feed(chunk, 0);
-    if (end === -1) {
-      // The upstream has part of a request it must never see completed.
-      this.detachUpstream().destroy();
-      if (this.sent) this.socket.destroy();
-      else this.reject(400, 'malformed chunked body');
-      return;
-    }
+    if (end === -1) return this.cutRequest(() => this.reject(400, 'malformed chunked body'));
     if (end < chunk.length) this.pending = concat(this.pending, chunk.subarray(end));
+    if (this.reqChunked !== undefined && this.bodyTooLarge(this.req!.framing)) return this.cutRequest(() => this.answerThenServe(413));
     if (end > 0 && !up.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.socket.pause();
     if (this.deadlineKind === Deadline.BodyIdle || this.reqBody.done) this.armProxyDeadline(Date.now());
+  }
+
+  /** The upstream has part of a request it must never see completed; the client learns why, if it can still be told. */
+  private cutRequest(answer: () => void): void {
+    this.detachUpstream().destroy();
+    if (this.sent) this.socket.destroy();
+    else answer();
   }
 
   onUpstreamConnect(): void {
@@ -443,7 +488,7 @@ export class ClientConnection implements UpstreamOwner {
       if (head.framing.kind === 'close') this.closeAfter = true;
       const end = this.resBody.feed(buf, parsed.end);
       if (end === -1) return this.badGateway('malformed chunked response');
-      const text = clientResponseHead(head, { close: this.closeAfter, keepAlive10: this.req!.keepAlive10 });
+      const text = clientResponseHead(head, { close: this.closeAfter, keepAlive10: this.req!.keepAlive10, hsts: this.secure ? this.hsts() : undefined });
       const s = this.socket;
       s.cork();
       this.write(text);
@@ -577,7 +622,7 @@ export class ClientConnection implements UpstreamOwner {
   private detachUpstream(): UpstreamConnection {
     const up = this.up!;
     this.up = undefined;
-    up.owner = undefined;
+    up.detach();
     return up;
   }
 
@@ -589,17 +634,22 @@ export class ClientConnection implements UpstreamOwner {
     else this.socket.write(data);
   }
 
-  private answer(status: PageStatus): void {
+  private answer(name: PageName, retryAfterSec?: number): void {
     const req = this.req!;
     if (!this.reqBody.done) this.closeAfter = true;
-    this.status = status;
-    this.write(pageResponse(status, req.host, { close: this.closeAfter, head: req.method === 'HEAD' }));
-    this.finish(status);
+    this.status = pageStatus(name);
+    this.write(this.page(name, { close: this.closeAfter, head: req.method === 'HEAD' }, retryAfterSec));
+    this.finish(this.status);
+  }
+
+  private page(name: PageName, opts: { close: boolean; head: boolean }, retryAfterSec?: number): Buffer {
+    const host = this.req?.host ?? '';
+    return this.ctx.pages.response(name, { host, app: this.app, requestId: this.requestId, settings: this.settings, retryAfterSec }, opts);
   }
 
   /** An error page from an event handler, then the requests that were waiting behind it. */
-  private answerThenServe(status: PageStatus): void {
-    this.answer(status);
+  private answerThenServe(name: PageName): void {
+    this.answer(name);
     this.serve();
   }
 
@@ -624,7 +674,7 @@ export class ClientConnection implements UpstreamOwner {
     if (!this.req) this.reset(undefined, Date.now());
     this.closeAfter = true;
     this.status = status;
-    this.write(pageResponse(status, this.req?.host ?? '', { close: true, head: false }));
+    this.write(this.page(status, { close: true, head: false }));
     this.finish(status);
   }
 
@@ -639,7 +689,7 @@ export class ClientConnection implements UpstreamOwner {
       return;
     }
     this.phase = Phase.Head;
-    this.setDeadline(this.pending ? Deadline.Header : Deadline.Idle, Date.now() + (this.pending ? this.ctx.timeouts.headerMs : this.ctx.timeouts.idleMs));
+    this.setDeadline(this.pending ? Deadline.Header : Deadline.Idle, Date.now() + (this.pending ? this.ctx.timeouts.headerMs : this.settings.idleTimeoutMs));
     if (this.socket.isPaused()) this.socket.resume();
   }
 

@@ -12,6 +12,8 @@ export interface ForwardContext {
   trusted: boolean;
   /** The router's port the client connected to. */
   localPort: number;
+  /** The client connected over TLS. */
+  secure: boolean;
   requestId: string;
   /** When the router received the request, ms since the epoch. */
   startMs: number;
@@ -89,7 +91,7 @@ export function upstreamRequestHead(req: RequestHead, ctx: ForwardContext): stri
   return (
     head +
     `X-Forwarded-For: ${forwardedFor === '' ? ctx.clientIp : `${forwardedFor}, ${ctx.clientIp}`}\r\n` +
-    `X-Forwarded-Proto: ${proto || 'http'}\r\n` +
+    `X-Forwarded-Proto: ${proto || (ctx.secure ? 'https' : 'http')}\r\n` +
     `X-Forwarded-Host: ${forwardedHost || req.host}\r\n` +
     `X-Forwarded-Port: ${port || ctx.localPort}\r\n` +
     `X-Request-Id: ${ctx.requestId}\r\n` +
@@ -105,16 +107,26 @@ export interface ClientResponseOptions {
   close: boolean;
   /** An HTTP/1.0 client asked for keep-alive, and gets it. */
   keepAlive10: boolean;
+  /** Strict-Transport-Security the router sends (over HTTPS only), in place of the app's own. */
+  hsts?: string;
 }
 
 /** The upstream's head as the client gets it: the upstream's keep-alive terms are its own. */
 export function clientResponseHead(res: ResponseHead, opts: ClientResponseOptions): string {
   const upgrade = res.status === 101;
   let head = `HTTP/1.1 ${res.status} ${res.reason}\r\n`;
+  let via = '';
   for (const f of res.fields) {
-    if (dropFromResponse(f, res, upgrade)) continue;
+    if (f.name === 'via') {
+      via += `${f.value}, `;
+      continue;
+    }
+    if (dropFromResponse(f, res, upgrade) || (opts.hsts !== undefined && f.name === 'strict-transport-security')) continue;
     head += `${f.rawName}: ${f.value}\r\n`;
   }
+  if (opts.hsts !== undefined) head += `strict-transport-security: ${opts.hsts}\r\n`;
+  // RFC 9110 §7.6.3: each proxy appends itself, with the protocol it received the message in.
+  head += `via: ${via}${res.version} ${VIA}\r\n`;
   if (upgrade) return `${head}connection: upgrade\r\n\r\n`;
   if (opts.close) return `${head}connection: close\r\n\r\n`;
   return opts.keepAlive10 ? `${head}connection: keep-alive\r\n\r\n` : `${head}\r\n`;

@@ -15,7 +15,8 @@ export type HeadSplit =
   | { kind: 'invalid'; status: 400 | 431; reason: string }
   | { kind: 'complete'; startLine: string; fields: HeaderField[]; end: number };
 
-export const MAX_HEAD_BYTES = 16 * 1024;
+/** The parser's hard cap on any head; the max-header-size setting (16 KB by default) is checked below it, per app. */
+export const MAX_HEAD_BYTES = 64 * 1024;
 export const MAX_FIELDS = 100;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');

@@ -9,6 +9,8 @@ export type ResponseFraming =
   | { kind: 'close' };
 
 export interface ResponseHead {
+  /** The upstream's HTTP version, as Via names it. */
+  version: '1.0' | '1.1';
   status: number;
   reason: string;
   fields: HeaderField[];
@@ -41,7 +43,7 @@ export function parseResponseHead(buf: Buffer, start: number, method: string, sc
   return {
     kind: 'complete',
     end: split.end,
-    head: { status, reason: line[3] ?? '', fields, framing, reusable: keepAlive && framing.kind !== 'close', connectionTokens },
+    head: { version: line[1] === '1' ? '1.1' : '1.0', status, reason: line[3] ?? '', fields, framing, reusable: keepAlive && framing.kind !== 'close', connectionTokens },
   };
 }
 

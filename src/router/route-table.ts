@@ -7,6 +7,16 @@ export interface AppRoute {
   next: number;
   /** `proxy:set` values in force for the app (its own over the global ones over the defaults). */
   settings: ProxySettings;
+  /** Set while maintenance mode is on: the router answers 503 itself. */
+  maintenance: { retryAfterSec: number } | undefined;
+}
+
+export interface AppSnapshot {
+  app: string;
+  hosts: string[];
+  upstreams: string[];
+  settings: ProxySettings;
+  maintenance: { retryAfterSec: number } | undefined;
 }
 
 export interface HostMap {
@@ -42,6 +52,7 @@ export class RouteTable {
   private readonly routes = new Map<string, AppRoute>();
   private hosts: HostMap;
   private globalProxy: RawProxySettings = {};
+  private globalSettings: ProxySettings = DEFAULT_PROXY_SETTINGS;
 
   constructor(private readonly state: State, private readonly initialDomain: string) {
     this.hosts = { globalDomain: initialDomain, apps: new Set(), owners: {} };
@@ -49,6 +60,7 @@ export class RouteTable {
 
   async load(): Promise<void> {
     this.globalProxy = await this.state.proxy.get(undefined);
+    this.globalSettings = effectiveProxySettings({}, this.globalProxy);
     const apps = await this.state.apps.list();
     await Promise.all(apps.map((a) => this.refreshRoute(a.name)));
     await this.refreshHosts();
@@ -66,8 +78,13 @@ export class RouteTable {
       this.routes.delete(app);
       return;
     }
-    const [route, proxy] = await Promise.all([this.state.routes.get(app), this.state.proxy.get(app)]);
-    this.routes.set(app, { upstreams: route?.upstreams ?? [], next: 0, settings: effectiveProxySettings(proxy, this.globalProxy) });
+    const [route, proxy, maintenance] = await Promise.all([this.state.routes.get(app), this.state.proxy.get(app), this.state.maintenance.get(app)]);
+    this.routes.set(app, {
+      upstreams: route?.upstreams ?? [],
+      next: 0,
+      settings: effectiveProxySettings(proxy, this.globalProxy),
+      maintenance: maintenance && { retryAfterSec: maintenance.retryAfterSec },
+    });
   }
 
   private async refreshHosts(): Promise<void> {
@@ -75,9 +92,28 @@ export class RouteTable {
     this.hosts = { globalDomain, owners, apps: new Set(this.routes.keys()) };
   }
 
-  /** The settings in force for the app; the defaults for an unknown one. */
+  /** The settings in force for the app; the global ones for an unknown one. */
   settings(app: string | undefined): ProxySettings {
-    return (app !== undefined && this.routes.get(app)?.settings) || DEFAULT_PROXY_SETTINGS;
+    return (app !== undefined && this.routes.get(app)?.settings) || this.globalSettings;
+  }
+
+  /** Every app with the host names that reach it (its own first, then custom and wildcard domains), for a data plane that renders them. */
+  snapshot(): AppSnapshot[] {
+    const custom = new Map<string, string[]>();
+    for (const [host, app] of Object.entries(this.hosts.owners)) custom.set(app, [...(custom.get(app) ?? []), host]);
+    return [...this.routes.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([app, route]) => ({
+        app,
+        hosts: [`${app}.${this.hosts.globalDomain}`, ...(custom.get(app) ?? []).sort()],
+        upstreams: route.upstreams,
+        settings: route.settings,
+        maintenance: route.maintenance,
+      }));
+  }
+
+  route(app: string): AppRoute | undefined {
+    return this.routes.get(app);
   }
 
   /** The app a Host header names, or undefined when no app owns it. */
@@ -100,6 +136,32 @@ export class RouteTable {
       if (!skip || !skip(upstream)) return upstream;
     }
     return undefined;
+  }
+
+  /**
+   * The upstream with the fewest requests in flight (`load`), passing over those `skip` rejects; ties
+   * go round-robin, so idle instances share the work rather than the first one taking it all.
+   */
+  pickLeastLoaded(app: string, load: (upstream: string) => number, skip?: (upstream: string) => boolean): string | undefined {
+    const route = this.routes.get(app);
+    if (!route) return undefined;
+    const n = route.upstreams.length;
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let i = 0; i < n; i++) {
+      const at = (route.next + i) % n;
+      const upstream = route.upstreams[at]!;
+      if (skip && skip(upstream)) continue;
+      const l = load(upstream);
+      if (l < bestLoad) {
+        best = at;
+        bestLoad = l;
+        if (l === 0) break;
+      }
+    }
+    if (best === -1) return undefined;
+    route.next = (best + 1) % n;
+    return route.upstreams[best];
   }
 }
 

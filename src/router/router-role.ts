@@ -1,9 +1,15 @@
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { noPlugins, type PluginEmitter } from '../plugins/emitter.js';
 import type { Settings } from '../settings.js';
 import type { State } from '../state/index.js';
+import { AccessLog } from './access-log.js';
+import { freeHttpPort, startDataPlanes } from './data-planes.js';
+import { loadPages } from './pages.js';
 import { RouteTable } from './route-table.js';
 import { Router } from './router.js';
+import { TlsCertificates } from './tls-certificates.js';
 
 export interface RouterRoleDeps {
   state: State;
@@ -11,18 +17,33 @@ export interface RouterRoleDeps {
   connection: () => Redis;
   settings: Settings;
   log: Logger;
+  /** Where the nginx plane's proxy-config-render event goes; none for a router running alone. */
+  plugins?: PluginEmitter;
 }
 
-/** The daemon's router role: the route table loaded from Redis and kept live, served on PIER_HTTP_PORT. Returns its closer. */
-export async function startRouterRole({ state, connection, settings, log }: RouterRoleDeps): Promise<() => Promise<void>> {
+/** The daemon's router role: the route table loaded from Redis and kept live, served on PIER_HTTP_PORT and PIER_HTTPS_PORT. Returns its closer. */
+export async function startRouterRole({ state, connection, settings, log, plugins = noPlugins }: RouterRoleDeps): Promise<() => Promise<void>> {
   const table = new RouteTable(state, settings.domain);
+  const certificates = new TlsCertificates(state, table, log);
   const subscriber = connection();
+  let planes: Awaited<ReturnType<typeof startDataPlanes>> | undefined;
   await state.routes.watch(subscriber, (app) => {
-    table.refresh(app).catch((err: unknown) => log.warn({ err, app }, 'route refresh failed'));
+    table.refresh(app).then(() => planes?.changed(app), (err: unknown) => log.warn({ err, app }, 'route refresh failed'));
+    certificates.refresh(app).catch((err: unknown) => log.warn({ err, app }, 'certificate refresh failed'));
   });
   await table.load();
-  const router = new Router(table, log, { trustedProxies: settings.trustedProxies });
+  await certificates.load();
+  // Operators' page templates are read once, here: edits take effect at the next router start.
+  const pages = await loadPages(path.join(settings.home, 'templates'), log);
+  const accessLog = new AccessLog((entries) => state.events.appendAccessLog(entries), log);
+  const router = new Router(table, log, { trustedProxies: settings.trustedProxies, onRequestDone: accessLog.record, pages, https: { port: settings.httpsPort, certificates } });
+  await freeHttpPort(settings, log);
   await router.listen({ port: settings.httpPort });
-  log.info({ port: settings.httpPort, domain: settings.domain }, 'router listening');
-  return () => router.close();
+  log.info({ port: settings.httpPort, httpsPort: settings.httpsPort, domain: settings.domain }, 'router listening');
+  planes = await startDataPlanes({ state, table, router, pages, plugins, settings, log, recordAccess: accessLog.record });
+  return async () => {
+    await planes?.close();
+    await router.close();
+    await accessLog.close();
+  };
 }

@@ -20,6 +20,8 @@ export class UpstreamConnection {
   /** It has carried a response before: a failure on it may be the upstream closing an idle connection. */
   reused = false;
   idleSince = 0;
+  /** Counted in its pool's `inFlight`: acquired, and its owner not done with it yet. */
+  busy = false;
   private error: Error | undefined;
 
   constructor(readonly pool: UpstreamPool) {
@@ -50,6 +52,15 @@ export class UpstreamConnection {
     });
   }
 
+  /** Its owner is done with it (whatever follows: release, destroy, or it closed): no longer in flight. */
+  detach(): void {
+    this.owner = undefined;
+    if (this.busy) {
+      this.busy = false;
+      this.pool.inFlight--;
+    }
+  }
+
   /** Hands the connection back once its response is complete; it is closed when the pool is full. */
   release(): void {
     this.owner = undefined;
@@ -78,6 +89,8 @@ export class UpstreamPool {
   private readonly idle: UpstreamConnection[] = [];
   /** Connections of this pool not closed yet, idle or serving. */
   open = 0;
+  /** Connections serving a request (or a websocket) right now, for least-connections balancing. */
+  inFlight = 0;
 
   constructor(readonly address: string, private readonly limits: PoolLimits) {
     const colon = address.lastIndexOf(':');
@@ -91,6 +104,8 @@ export class UpstreamPool {
     while (conn && conn.socket.destroyed) conn = this.idle.pop();
     conn ??= new UpstreamConnection(this);
     conn.owner = owner;
+    conn.busy = true;
+    this.inFlight++;
     return conn;
   }
 
@@ -134,6 +149,9 @@ export class UpstreamPools {
     }
     return pool;
   }
+
+  /** Requests in flight to the address; a bound function, so the router passes it without a closure per call. */
+  readonly inFlight = (address: string): number => this.pools.get(address)?.inFlight ?? 0;
 
   sweep(now: number): void {
     for (const [address, pool] of this.pools) {

@@ -70,32 +70,14 @@ export async function startOneOff(docker: Docker, options: Docker.ContainerCreat
     throw startError(err);
   }
   const [socket, waiting] = [attached, exit];
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  if (tty) {
-    socket.pipe(stdout);
-    // Cut off (kill, detach), the socket closes without an end, which pipe() would not pass on.
-    socket.once('close', () => stdout.end());
-    stderr.end();
-  } else {
-    demux(socket, stdout, stderr);
-  }
+  const { stdout, stderr } = attachedOutput(socket, tty);
   const exited = waiting.code.finally(remove);
   exited.catch(() => undefined);
   return {
     name,
     stdout,
     stderr,
-    // Writes complete once the socket took them (backpressure); the end half-closes it, which Docker reads as EOF.
-    stdin: interactive
-      ? new Writable({
-          write: (chunk: Buffer, _encoding, done) => void socket.write(chunk, done),
-          final: (done) => {
-            socket.end();
-            done();
-          },
-        })
-      : null,
+    stdin: interactive ? attachedInput(socket) : null,
     lines: async (onLine) => {
       await Promise.all([eachLine(stdout, onLine), eachLine(stderr, onLine)]);
     },
@@ -152,6 +134,32 @@ async function waitInPlace(docker: Docker, id: string, condition: 'removed' | 'n
     return body.StatusCode;
   })();
   return { code, abort: () => res.destroy() };
+}
+
+/** The output of a hijacked attach or exec stream: in TTY mode the terminal carries both on stdout. */
+export function attachedOutput(socket: Duplex, tty: boolean): { stdout: PassThrough; stderr: PassThrough } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  if (tty) {
+    socket.pipe(stdout);
+    // Cut off (kill, detach), the socket closes without an end, which pipe() would not pass on.
+    socket.once('close', () => stdout.end());
+    stderr.end();
+  } else {
+    demux(socket, stdout, stderr);
+  }
+  return { stdout, stderr };
+}
+
+/** The input of a hijacked stream: writes complete once the socket took them (backpressure); the end half-closes it, which Docker reads as EOF. */
+export function attachedInput(socket: Duplex): Writable {
+  return new Writable({
+    write: (chunk: Buffer, _encoding, done) => void socket.write(chunk, done),
+    final: (done) => {
+      socket.end();
+      done();
+    },
+  });
 }
 
 /** Splits Docker's multiplexed attach stream into stdout and stderr, pausing it while either is full. */

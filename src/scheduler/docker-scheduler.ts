@@ -44,6 +44,15 @@ interface Started {
   startedAt: number;
 }
 
+/** A deploy's route switch, which old web instances outlive until a router serves it. */
+interface RouteServed {
+  app: string;
+  upstreams: string[];
+}
+
+/** Bounded: a router that is down, or whose data plane refused the change, must not keep old instances forever. */
+const ROUTE_APPLIED_TIMEOUT_MS = 30_000;
+
 const label = (c: Docker.ContainerInfo, key: string) => c.Labels[`pier.${key}`] ?? '';
 const instanceName = (c: Docker.ContainerInfo) => `${label(c, 'process')}.${label(c, 'index') || '1'}`;
 
@@ -65,15 +74,16 @@ export class DockerScheduler implements Scheduler {
     await ensureNetwork(this.docker, this.opts.network, this.opts.instance);
     const types = Object.keys(ctx.formation).filter((t) => !only || only.includes(t));
     const before = await this.containers(app);
-    const retire = (type: string, drain: boolean) =>
-      this.retireLater(before.filter((c) => label(c, 'process') === type).map((c) => c.Id), ctx.settings.stopTimeoutSec, drain);
+    const retire = (type: string, drain: boolean, served?: RouteServed) =>
+      this.retireLater(before.filter((c) => label(c, 'process') === type).map((c) => c.Id), ctx.settings.stopTimeoutSec, drain, served);
 
     if (types.includes('web')) {
       const count = ctx.formation.web!;
       const fresh = await this.startChecked(app, release, ctx, 'web', range(1, count), progress);
-      await this.routes.set({ app, upstreams: fresh.map((s) => s.address) });
+      const upstreams = fresh.map((s) => s.address);
+      await this.routes.set({ app, upstreams });
       progress(count > 0 ? `Traffic switched to ${fresh.map((s) => s.name).join(', ')}` : 'web scaled to 0: the app answers 503');
-      retire('web', true);
+      retire('web', true, { app, upstreams });
     }
     // Workers and other types are replaced once the web switch is done, so a failed web check changes nothing.
     for (const type of types.filter((t) => t !== 'web')) {
@@ -365,10 +375,15 @@ export class DockerScheduler implements Scheduler {
    * Old instances finish their in-flight requests and stop after the deploy has returned, so a
    * push ends as soon as the new release serves. `settle()` waits for them (daemon shutdown).
    */
-  private retireLater(ids: string[], stopTimeoutSec: number, drain: boolean): void {
+  private retireLater(ids: string[], stopTimeoutSec: number, drain: boolean, served?: RouteServed): void {
+    // One wait for the route per batch: a data plane that reloads (nginx) must serve the new route before old instances go.
+    const routeServed = served && this.routes.waitApplied(served.app, served.upstreams, ROUTE_APPLIED_TIMEOUT_MS).then((ok) => {
+      if (!ok) this.log.warn({ app: served.app }, `no router confirmed the new route within ${ROUTE_APPLIED_TIMEOUT_MS / 1000}s; stopping the old instances anyway`);
+    });
     for (const id of ids) {
       if (this.retiring.has(id)) continue;
       const job = (async () => {
+        await routeServed;
         if (drain) await new Promise((r) => setTimeout(r, this.opts.drainMs));
         await this.retire(id, stopTimeoutSec);
       })()

@@ -3,7 +3,9 @@ import { PassThrough, type Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from '../log.js';
 import { ensureNetwork } from './docker-network.js';
+import { attachedInput, attachedOutput } from './docker-one-off.js';
 import { hardenedHostConfig } from './docker-security.js';
+import type { AttachedSession } from './scheduler.js';
 
 /** What a service image is made of: Debian packages installed on the stack image, and the user that owns /data. */
 export interface ServiceRecipe {
@@ -28,6 +30,8 @@ export interface ServiceStatus {
   /** The name apps on Pier's network reach it by. */
   host: string;
   volume: string;
+  /** Whether the data volume exists (it may hold data from before the container). */
+  volumeExists: boolean;
 }
 
 export interface ServiceExecResult {
@@ -49,6 +53,8 @@ export const SERVICE_DATA_DIR = '/data';
 /** dpkg and apt's sandbox need these to install packages as root; nothing else runs with them. */
 const INSTALL_CAPS = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID'];
 const RECIPE_LABEL = 'pier.service-recipe';
+/** How long an attached command's exit code may trail the end of its stream. */
+const EXEC_EXIT_GRACE_MS = 2000;
 
 /**
  * The add-on services' containers (Postgres, Redis…): images built once from the stack image
@@ -71,7 +77,8 @@ export class DockerServices {
 
   async status(plugin: string, name: string): Promise<ServiceStatus> {
     const host = this.containerName(plugin, name);
-    const base = { host, volume: `${host}-data` };
+    const volume = `${host}-data`;
+    const base = { host, volume, volumeExists: await this.docker.getVolume(volume).inspect().then(() => true, () => false) };
     const info = await this.docker.getContainer(host).inspect().catch(() => undefined);
     if (!info) return { ...base, exists: false, running: false };
     return { ...base, exists: true, running: info.State.Running, state: info.State.Status };
@@ -118,12 +125,69 @@ export class DockerServices {
     return { exitCode: info.ExitCode ?? -1, stdout: out.bytes(), stderr: err.bytes().toString('utf8') };
   }
 
-  /** Runs `cmd` until it succeeds (pg_isready, redis-cli ping), for at most `timeoutMs`. */
+  /**
+   * Runs a command in the running service attached to a caller (postgres:connect, export,
+   * import): its stdin, stdout and stderr, or one terminal with `tty`, are the session's, streamed
+   * both ways with backpressure, so a dump of any size passes without being held in memory.
+   */
+  async attach(plugin: string, name: string, cmd: string[], user: string, tty: boolean, size?: { cols: number; rows: number }): Promise<AttachedSession> {
+    // Docker's API before 1.42 cannot size an exec's terminal at start, and a resize after it comes late for a client
+    // that reads the size first thing (redis-cli asks the terminal with an escape sequence then): stty sizes it first.
+    const sized = tty && size ? ['sh', '-c', `stty cols ${size.cols} rows ${size.rows} 2>/dev/null; exec "$@"`, 'sh', ...cmd] : cmd;
+    const exec = await this.docker.getContainer(this.containerName(plugin, name)).exec({
+      Cmd: sized,
+      User: user,
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: tty,
+      Env: tty ? ['TERM=xterm'] : [],
+    });
+    const socket = (await exec.start({ hijack: true, stdin: true, Tty: tty })) as Duplex;
+    socket.on('error', () => undefined);
+    const { stdout, stderr } = attachedOutput(socket, tty);
+    const ended = new Promise<void>((resolve) => socket.once('close', resolve));
+    let killed = false;
+    return {
+      stdout,
+      stderr,
+      stdin: attachedInput(socket),
+      resize: async (cols, rows) => {
+        if (tty) await exec.resize({ w: cols, h: rows }).catch(() => undefined);
+      },
+      wait: async () => {
+        await ended;
+        // Docker closes the stream as the command exits, and records its code a moment later.
+        for (const deadline = Date.now() + EXEC_EXIT_GRACE_MS; ; await new Promise((r) => setTimeout(r, 50))) {
+          const info = await exec.inspect();
+          if (!info.Running) return info.ExitCode ?? -1;
+          // Cut off by kill(), the command is on its way out: it exits once it reads or writes the closed stream.
+          if (killed || Date.now() > deadline) return 137;
+        }
+      },
+      // Docker cannot signal an exec: closing its stream ends its input and output, which ends the client programs.
+      kill: async () => {
+        killed = true;
+        socket.destroy();
+      },
+    };
+  }
+
+  /**
+   * Runs `cmd` until it succeeds (pg_isready, redis-cli ping), for at most `timeoutMs`. A service
+   * that crashes meanwhile (it restarts, or is stopped) fails at once: waiting longer is no use.
+   */
   async waitUntil(plugin: string, name: string, cmd: string[], user: string, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
+    const container = this.docker.getContainer(this.containerName(plugin, name));
+    let startedAt: string | undefined;
     while (Date.now() < deadline) {
       const ready = await this.exec(plugin, name, cmd, user).then((r) => r.exitCode === 0, () => false);
       if (ready) return true;
+      const state = await container.inspect().then((i) => i.State, () => undefined);
+      if (!state || !state.Running || state.Restarting) return false;
+      startedAt ??= state.StartedAt;
+      if (state.StartedAt !== startedAt) return false;
       await new Promise((r) => setTimeout(r, 250));
     }
     return false;

@@ -86,6 +86,9 @@ export interface OneOffRequest {
 }
 
 /** A started one-off container. Docker removes it once it exits. */
+/** A command whose stdin, stdout and stderr are relayed to a client (pier run, a plugin's stream command). */
+export type AttachedSession = Pick<OneOffSession, 'stdout' | 'stderr' | 'stdin' | 'resize' | 'wait' | 'kill'>;
+
 export interface OneOffSession {
   /** "run.1234", its DYNO. */
   name: string;

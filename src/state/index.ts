@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { AppStore } from './app-store.js';
 import { BuildStore } from './build-store.js';
 import { BuilderStore } from './builder-store.js';
+import { CertStore } from './cert-store.js';
 import { ConfigStore } from './config-store.js';
 import { DomainStore } from './domain-store.js';
 import { EventStore } from './event-store.js';
@@ -10,6 +11,7 @@ import { ProcessSettingsStore } from './process-settings-store.js';
 import { ProxySettingsStore } from './proxy-settings-store.js';
 import { keyspace, type Keyspace } from './keys.js';
 import { AppLocks } from './lock.js';
+import { MaintenanceStore } from './maintenance-store.js';
 import { PluginStore } from './plugin-store.js';
 import { ReleaseStore } from './release-store.js';
 import { RouteStore } from './route-store.js';
@@ -33,6 +35,8 @@ export interface State {
   plugins: PluginStore;
   routes: RouteStore;
   proxy: ProxySettingsStore;
+  certs: CertStore;
+  maintenance: MaintenanceStore;
   locks: AppLocks;
 }
 
@@ -55,6 +59,8 @@ export function createState(redis: Redis, instance: string): State {
     plugins: new PluginStore(redis, keys),
     routes: new RouteStore(redis, keys),
     proxy: new ProxySettingsStore(redis, keys),
+    certs: new CertStore(redis, keys),
+    maintenance: new MaintenanceStore(redis, keys),
     locks: new AppLocks(redis, keys),
   };
 }

@@ -7,6 +7,9 @@ export interface Route {
   upstreams: string[];
 }
 
+const APPLIED_POLL_MS = 20;
+const upstreamsKey = (upstreams: readonly string[]) => JSON.stringify([...upstreams].sort());
+
 export class RouteStore {
   constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
 
@@ -27,6 +30,25 @@ export class RouteStore {
     const apps = await this.redis.smembers(this.keys.apps);
     const routes = await Promise.all(apps.map((a) => this.get(a)));
     return routes.filter((r): r is Route => r !== undefined);
+  }
+
+  /** A router serves these upstreams for the app (for a data plane that reloads, once the reload is complete). */
+  async applied(app: string, upstreams: readonly string[]): Promise<void> {
+    await this.redis.hset(this.keys.routesApplied, app, upstreamsKey(upstreams));
+  }
+
+  /**
+   * Resolves true once a router serves exactly these upstreams for the app, false after `timeoutMs` (no router
+   * runs, or its data plane refused the change): a deploy waits for it before stopping old instances.
+   */
+  async waitApplied(app: string, upstreams: readonly string[], timeoutMs: number): Promise<boolean> {
+    const want = upstreamsKey(upstreams);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await this.redis.hget(this.keys.routesApplied, app)) === want) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));
+    }
   }
 
   /** Calls `onChange(app)` whenever an app's route changes. `subscriber` becomes a subscriber connection. */

@@ -1,9 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/log.js';
 import { RouteTable } from '../../src/router/route-table.js';
 import { Router, type RouterSettings } from '../../src/router/router.js';
 import { createState, type State } from '../../src/state/index.js';
+import { startNginxPlane, type RunningNginxPlane } from './nginx-plane.js';
 import { connectTestRedis, deleteInstanceKeys } from './redis.js';
 
 export interface RunningRouter {
@@ -13,14 +17,23 @@ export interface RunningRouter {
   stop(): Promise<void>;
 }
 
-/** Pier's router wired as src/daemon.ts wires it (route table, pub/sub watch, load), on an ephemeral port. */
+/**
+ * Pier's router wired as src/daemon.ts wires it (route table, pub/sub watch, load), on an ephemeral port.
+ * With PIER_TEST_PLANE=nginx the port is Pier's nginx data plane's instead, on the same Redis instance,
+ * so a router suite runs against both planes: PIER_TEST_PLANE=nginx npx mocha test/integration/router.test.ts
+ */
 export async function startRouter(redisUrl: string, instance: string, domain = 'localhost', settings: RouterSettings = {}): Promise<RunningRouter> {
   const redis = await connectTestRedis(redisUrl);
   let subscriber: Redis | undefined;
   let router: Router | undefined;
+  let nginx: { plane: RunningNginxPlane; dir: string } | undefined;
   const state = createState(redis, instance);
   const stop = async () => {
     await deleteInstanceKeys(redis, instance).catch(() => undefined);
+    if (nginx) {
+      await nginx.plane.stop();
+      await rm(nginx.dir, { recursive: true, force: true });
+    }
     if (router) await router.close();
     if (subscriber) await subscriber.quit().catch(() => subscriber!.disconnect());
     await redis.quit().catch(() => redis.disconnect());
@@ -34,6 +47,11 @@ export async function startRouter(redisUrl: string, instance: string, domain = '
     await table.load();
     router = new Router(table, createLogger('silent'), settings);
     await router.listen({ port: 0, host: '127.0.0.1' });
+    if (process.env.PIER_TEST_PLANE === 'nginx') {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'pier-test-nginx-'));
+      nginx = { dir, plane: await startNginxPlane(redisUrl, instance, { dir, domain, trustedProxies: settings.trustedProxies }) };
+      return { state, port: nginx.plane.port, stop };
+    }
     const port = (router.server.address() as AddressInfo).port;
     return { state, port, stop };
   } catch (err) {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import Docker from 'dockerode';
-import { ALL_ROLES, startDaemon, type Daemon } from '../../src/daemon.js';
+import { ALL_ROLES, startDaemon, type Daemon, type Role } from '../../src/daemon.js';
 import { createLogger } from '../../src/log.js';
 import { loadSettings, type Settings } from '../../src/settings.js';
 import { setup, readAdminToken } from '../../src/setup.js';
@@ -76,13 +76,15 @@ export class TestPier {
 
   /**
    * `logFile` captures the daemon's logs at debug level, for tests that inspect them; `env` adds
-   * settings; `child` runs the daemon as a process of its own (`pier daemon`), so a test can kill it.
+   * settings; `child` runs the daemon as a process of its own (`pier daemon`), so a test can kill it;
+   * `roles` runs only those roles in this process (a test starts the others elsewhere).
    */
-  static async start(opts: { logFile?: string; env?: Record<string, string>; child?: boolean } = {}): Promise<TestPier> {
+  static async start(opts: { logFile?: string; env?: Record<string, string>; child?: boolean; roles?: Role[] } = {}): Promise<TestPier> {
     const home = await mkdtemp(path.join(os.tmpdir(), 'pier-test-'));
     const env = {
       PIER_API_PORT: String(await freePort()),
       PIER_HTTP_PORT: String(await freePort()),
+      PIER_HTTPS_PORT: String(await freePort()),
       PIER_HOME: home,
       PIER_INSTANCE: uniqueInstance('pt'),
       PIER_REDIS_URL: testRedisUrl,
@@ -93,7 +95,7 @@ export class TestPier {
     await setup(settings);
     const token = (await readAdminToken(settings))!;
     const log = opts.logFile ? createLogger('debug', opts.logFile) : createLogger(settings.logLevel);
-    const start = opts.child ? () => ChildDaemon.start(env, settings.apiPort, settings.httpPort) : () => startDaemon(settings, ALL_ROLES, log);
+    const start = opts.child ? () => ChildDaemon.start(env, settings.apiPort, settings.httpPort) : () => startDaemon(settings, opts.roles ?? ALL_ROLES, log);
     return new TestPier(settings, token, await start(), start);
   }
 

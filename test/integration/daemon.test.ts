@@ -44,6 +44,7 @@ describe('pier daemon start-up checks', function () {
       PIER_INSTANCE: uniqueInstance('pd'),
       PIER_API_PORT: String(await freePort()),
       PIER_HTTP_PORT: String(await freePort()),
+      PIER_HTTPS_PORT: String(await freePort()),
       PIER_LOG_LEVEL: 'silent',
     });
 

@@ -45,7 +45,7 @@ describe('plugins', function () {
     expect(installed.code, installed.stderr).to.equal(0);
     expect(installed.stdout).to.contain('-----> Installed example 1.0.0');
     expect(installed.stdout).to.contain('Commands: example:hello, example:deploys, example:shout');
-    expect(installed.stdout).to.contain('Handles: post-deploy');
+    expect(installed.stdout).to.contain('Handles: post-deploy, domains-changed');
     expect(installed.stdout).to.contain('Routes: GET /api/plugins/example/routes/deploys');
     const table = await pier.cli(['plugins']);
     expect(table.stdout).to.match(/example\s+1\.0\.0\s+enabled\s+installed/);
@@ -214,7 +214,7 @@ describe('plugins', function () {
 
     const incompatible = await pier.cli(['plugins:install', fixturePlugin('incompatible-api')]);
     expect(incompatible.code).to.equal(1);
-    expect(incompatible.stderr).to.contain('the plugin needs plugin API ^2.0.0, and this Pier provides 1.1.0');
+    expect(incompatible.stderr).to.contain('the plugin needs plugin API ^2.0.0, and this Pier provides 1.2.0');
 
     const notAPlugin = await pier.cli(['plugins:install', path.join(repoRoot, 'test/fixtures/dockerfile-app')]);
     expect(notAPlugin.code).to.equal(1);
@@ -230,6 +230,6 @@ describe('plugins', function () {
 
     expect(await installedFolders()).to.deep.equal(['vetoes']);
     const names = (JSON.parse((await pier.cli(['plugins', '--json'])).stdout) as Array<{ name: string }>).map((p) => p.name);
-    expect(names).to.deep.equal(['example', 'postgres', 'redis', 'vetoes']);
+    expect(names).to.deep.equal(['example', 'nginx-proxy', 'postgres', 'redis', 'vetoes']);
   });
 });

@@ -8,6 +8,7 @@ import { close, get, listen, waitFor } from '../helpers/http.js';
 import { connect, ResponseReader } from '../helpers/raw-http.js';
 import { testRedisUrl, uniqueInstance } from '../helpers/redis.js';
 import { startRouter, type RunningRouter } from '../helpers/router.js';
+import { recordingUpstream as recordUpstream, type RecordingUpstream } from '../helpers/upstreams.js';
 
 const hostOf = (app: string) => `${app}.localhost`;
 /** The path deploys probe to see a route has arrived; upstreams that answer nothing else answer it. */
@@ -15,12 +16,6 @@ const PROBE = '/probe';
 const BIG = 2 * 1024 * 1024;
 /** A body whose every byte depends on its offset, so a cut, a shift or an interleaving shows. */
 const bigBody = Buffer.from(Array.from({ length: BIG }, (_, i) => (i * 7 + (i >> 10)) & 0xff));
-
-/** A raw TCP upstream that records every byte it receives, answering nothing unless told to. */
-interface RecordingUpstream {
-  address: string;
-  received: () => string;
-}
 
 describe('router data plane protocol (real Redis, loopback HTTP)', function () {
   this.timeout(60_000);
@@ -43,21 +38,7 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
   }
 
   /** Answers `answer` to every request, or only to the deploy probe when `answer` is undefined. */
-  async function recordingUpstream(answer?: string): Promise<RecordingUpstream> {
-    let received = '';
-    const server = net.createServer((socket) => {
-      sockets.push(socket);
-      socket.on('error', () => undefined);
-      socket.on('data', (d: Buffer) => {
-        const text = d.toString('latin1');
-        if (answer) socket.write(answer);
-        else if (text.startsWith(`GET ${PROBE} `)) socket.write('HTTP/1.1 204 No Content\r\n\r\n');
-        received += text;
-      });
-    });
-    servers.push(server);
-    return { address: `127.0.0.1:${await listen(server)}`, received: () => received };
-  }
+  const recordingUpstream = (answer?: string): Promise<RecordingUpstream> => recordUpstream({ servers, sockets }, PROBE, answer);
 
   /** Creates the app with these upstreams and waits until the router routes it (probing PROBE). */
   async function deploy(app: string, upstreams: string[], on: RunningRouter = router): Promise<void> {
@@ -528,11 +509,11 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
 
   describe('timeouts', () => {
     it('an app that does not answer in time gets the 504 page', async () => {
-      const quick = await startExtraRouter({ timeouts: { responseMs: 300 } });
       const silent = await recordingUpstream();
-      await quick.state.apps.create('slow');
-      await quick.state.routes.set({ app: 'slow', upstreams: [silent.address] });
-      const reply = await waitFor(() => get(quick.port, hostOf('slow'), { agent: false }), (r) => r.status !== 404, 'the route of slow');
+      await router.state.apps.create('slow');
+      await router.state.proxy.set('slow', 'response-timeout', '300ms');
+      await router.state.routes.set({ app: 'slow', upstreams: [silent.address] });
+      const reply = await waitFor(() => get(router.port, hostOf('slow'), { agent: false }), (r) => r.status !== 404, 'the route of slow');
       expect(reply.status).to.equal(504);
       expect(reply.headers['cache-control']).to.equal('no-store');
       expect(reply.body).to.include('The app did not answer in time.');

@@ -19,6 +19,7 @@ const ctx = (over: Partial<ForwardContext> = {}): ForwardContext => ({
   clientIp: '203.0.113.9',
   trusted: false,
   localPort: 80,
+  secure: false,
   requestId: 'generated-id',
   startMs: 1700000000123,
   ...over,
@@ -100,6 +101,12 @@ describe('forwarded heads', () => {
       expect(valueOf(head, 'x-request-start')).to.deep.equal(['t=1']);
     });
 
+    it('says X-Forwarded-Proto https for a client that came over TLS, unless a trusted proxy said otherwise', () => {
+      const req = request('GET / HTTP/1.1\r\nHost: shop.example.com\r\nX-Forwarded-Proto: http\r\n\r\n');
+      expect(fieldsOf(upstreamRequestHead(req, ctx({ secure: true, localPort: 443 })))).to.deep.include.members([['X-Forwarded-Proto', 'https'], ['X-Forwarded-Port', '443']]);
+      expect(fieldsOf(upstreamRequestHead(req, ctx({ secure: true, trusted: true })))).to.deep.include(['X-Forwarded-Proto', 'http']);
+    });
+
     it('appends itself to an existing Via, with the client\'s HTTP version', () => {
       const head = upstreamRequestHead(request('GET / HTTP/1.0\r\nVia: 1.1 edge\r\n\r\n'), ctx());
       expect(valueOf(head, 'via')).to.deep.equal(['1.1 edge, 1.0 pier']);
@@ -130,30 +137,41 @@ describe('forwarded heads', () => {
   describe('the response a client sees', () => {
     it('drops the upstream\'s Connection and Keep-Alive, and what its Connection names', () => {
       const res = response('HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal\r\nKeep-Alive: timeout=5\r\nX-Internal: 1\r\nContent-Length: 2\r\n\r\n');
-      expect(clientResponseHead(res, { close: false, keepAlive10: false })).to.equal('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n');
+      expect(clientResponseHead(res, { close: false, keepAlive10: false })).to.equal('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nvia: 1.1 pier\r\n\r\n');
     });
 
     it('says "connection: close" when the router closes after it, and "keep-alive" to an HTTP/1.0 client that asked', () => {
       const res = response('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
-      expect(clientResponseHead(res, { close: true, keepAlive10: false })).to.equal('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nconnection: close\r\n\r\n');
-      expect(clientResponseHead(res, { close: false, keepAlive10: true })).to.equal('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nconnection: keep-alive\r\n\r\n');
+      expect(clientResponseHead(res, { close: true, keepAlive10: false })).to.equal('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nvia: 1.1 pier\r\nconnection: close\r\n\r\n');
+      expect(clientResponseHead(res, { close: false, keepAlive10: true })).to.equal('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nvia: 1.1 pier\r\nconnection: keep-alive\r\n\r\n');
     });
 
     it('drops Content-Length next to chunked, so no client can frame it two ways', () => {
       const res = response('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n');
-      expect(clientResponseHead(res, { close: false, keepAlive10: false })).to.equal('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+      expect(clientResponseHead(res, { close: false, keepAlive10: false })).to.equal('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nvia: 1.1 pier\r\n\r\n');
     });
 
     it('a 101 keeps Upgrade and says "connection: upgrade"', () => {
       const res = response('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n');
       expect(clientResponseHead(res, { close: false, keepAlive10: false })).to.equal(
-        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\nconnection: upgrade\r\n\r\n',
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\nvia: 1.1 pier\r\nconnection: upgrade\r\n\r\n',
       );
     });
 
     it('a 426\'s Upgrade stays, since its Connection does not name it', () => {
       const res = response('HTTP/1.1 426 Upgrade Required\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n');
       expect(clientResponseHead(res, { close: false, keepAlive10: false })).to.include('Upgrade: websocket');
+    });
+
+    it("appends itself to the upstream's Via (its fields joined into one), with the upstream's HTTP version", () => {
+      const res = response('HTTP/1.0 200 OK\r\nVia: 1.1 cache\r\nVia: 1.1 edge\r\nContent-Length: 0\r\n\r\n');
+      expect(clientResponseHead(res, { close: false, keepAlive10: false })).to.equal('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nvia: 1.1 cache, 1.1 edge, 1.0 pier\r\n\r\n');
+    });
+
+    it('with HSTS on, carries the router\'s Strict-Transport-Security in place of the app\'s; without, keeps the app\'s', () => {
+      const res = response('HTTP/1.1 200 OK\r\nStrict-Transport-Security: max-age=5\r\nContent-Length: 0\r\n\r\n');
+      expect(clientResponseHead(res, { close: false, keepAlive10: false, hsts: 'max-age=600' })).to.equal('HTTP/1.1 200 OK\r\nContent-Length: 0\r\nstrict-transport-security: max-age=600\r\nvia: 1.1 pier\r\n\r\n');
+      expect(clientResponseHead(res, { close: false, keepAlive10: false })).to.include('Strict-Transport-Security: max-age=5');
     });
   });
 });

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { RouteTable, resolveHost, stripPort } from '../../src/router/route-table.js';
+import type { RawProxySettings } from '../../src/proxy-settings.js';
 import type { State } from '../../src/state/index.js';
 
-/** Just enough of State for RouteTable.load(): apps with routes, no Redis. */
-function fakeState(routes: Record<string, string[]>): State {
+/** Just enough of State for RouteTable.load(): apps with routes (and `proxy:set` values, maintenance), no Redis. */
+function fakeState(routes: Record<string, string[]>, proxy: Record<string, RawProxySettings> = {}, maintenance: Record<string, number> = {}): State {
   const fake = {
     apps: {
       list: async () => Object.keys(routes).map((name) => ({ name, createdAt: '', currentRelease: 0 })),
@@ -16,6 +17,8 @@ function fakeState(routes: Record<string, string[]>): State {
       globalDomain: async (initial: string) => initial,
       owners: async () => ({}),
     },
+    proxy: { get: async (app: string | undefined) => proxy[app ?? '*'] ?? {} },
+    maintenance: { get: async (app: string) => (app in maintenance ? { retryAfterSec: maintenance[app]!, since: '' } : undefined) },
   };
   return fake as unknown as State;
 }
@@ -135,5 +138,46 @@ describe('picking an upstream', () => {
     expect(table.pick('web', () => true)).to.equal(undefined);
     expect(table.pick('idle')).to.equal(undefined);
     expect(table.pick('ghost')).to.equal(undefined);
+  });
+});
+
+describe('least-connections', () => {
+  const loads = (l: Record<string, number>) => (u: string) => l[u] ?? 0;
+
+  it('takes the upstream with the fewest requests in flight', async () => {
+    const table = await tableWith({ web: ['a', 'b', 'c'] });
+    expect(table.pickLeastLoaded('web', loads({ a: 2, b: 1, c: 3 }))).to.equal('b');
+    expect(table.pickLeastLoaded('web', loads({ a: 2, b: 4, c: 3 }))).to.equal('a');
+  });
+
+  it('breaks ties round-robin, so idle upstreams share the work', async () => {
+    const table = await tableWith({ web: ['a', 'b', 'c'] });
+    const idle = loads({});
+    expect([1, 2, 3, 4].map(() => table.pickLeastLoaded('web', idle))).to.deep.equal(['a', 'b', 'c', 'a']);
+    expect(table.pickLeastLoaded('web', loads({ a: 1, b: 1, c: 1 }))).to.equal('b');
+  });
+
+  it('passes over skipped upstreams and names none when all are skipped', async () => {
+    const table = await tableWith({ web: ['a', 'b'] });
+    expect(table.pickLeastLoaded('web', loads({ a: 0, b: 5 }), (u) => u === 'a')).to.equal('b');
+    expect(table.pickLeastLoaded('web', loads({}), () => true)).to.equal(undefined);
+    expect(table.pickLeastLoaded('ghost', loads({}))).to.equal(undefined);
+  });
+});
+
+describe('what a route carries', () => {
+  it("an app's proxy settings win over the global ones; an unknown app gets the global ones", async () => {
+    const table = new RouteTable(fakeState({ web: ['a'], other: ['b'] }, { web: { 'max-body-size': '1m' }, '*': { 'max-body-size': '2m', 'load-balancing': 'least-connections' } }), 'localhost');
+    await table.load();
+    expect(table.settings('web')).to.include({ maxBodyBytes: 1024 ** 2, loadBalancing: 'least-connections' });
+    expect(table.settings('other').maxBodyBytes).to.equal(2 * 1024 ** 2);
+    expect(table.settings(undefined).maxBodyBytes).to.equal(2 * 1024 ** 2);
+  });
+
+  it('maintenance mode and its Retry-After', async () => {
+    const table = new RouteTable(fakeState({ web: ['a'], other: ['b'] }, {}, { web: 90 }), 'localhost');
+    await table.load();
+    expect(table.route('web')!.maintenance).to.deep.equal({ retryAfterSec: 90 });
+    expect(table.route('other')!.maintenance).to.equal(undefined);
   });
 });

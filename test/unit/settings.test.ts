@@ -8,6 +8,7 @@ describe('settings', () => {
     expect(loadSettings({})).to.deep.equal({
       apiPort: 7780,
       httpPort: 80,
+      httpsPort: 443,
       domain: 'localhost',
       redisUrl: 'redis://127.0.0.1:6379',
       home: '/var/lib/pier',
@@ -20,6 +21,7 @@ describe('settings', () => {
       minFreeDiskMb: 1024,
       logLevel: 'info',
       trustedProxies: [],
+      routerWorkers: 1,
       reposDir: '/var/lib/pier/repos',
       hooksDir: '/var/lib/pier/hooks',
       sourcesDir: '/var/lib/pier/sources',
@@ -32,6 +34,7 @@ describe('settings', () => {
     const s = loadSettings({
       PIER_API_PORT: '17780',
       PIER_HTTP_PORT: '8080',
+      PIER_HTTPS_PORT: '8443',
       PIER_DOMAIN: 'apps.example.com',
       PIER_REDIS_URL: 'redis://10.0.0.5:6380/2',
       PIER_HOME: '/srv/pier',
@@ -42,6 +45,7 @@ describe('settings', () => {
     expect(s).to.include({
       apiPort: 17780,
       httpPort: 8080,
+      httpsPort: 8443,
       domain: 'apps.example.com',
       redisUrl: 'redis://10.0.0.5:6380/2',
       home: '/srv/pier',
@@ -50,6 +54,12 @@ describe('settings', () => {
       logLevel: 'debug',
       reposDir: '/srv/pier/repos',
     });
+  });
+
+  it('PIER_ROUTER_WORKERS is a count of router processes, 1 to 64', () => {
+    expect(loadSettings({ PIER_ROUTER_WORKERS: '4' }).routerWorkers).to.equal(4);
+    expect(() => loadSettings({ PIER_ROUTER_WORKERS: '0' })).to.throw('Invalid Pier settings (PIER_ROUTER_WORKERS: at least 1)');
+    expect(() => loadSettings({ PIER_ROUTER_WORKERS: '65' })).to.throw('PIER_ROUTER_WORKERS: at most 64');
   });
 
   it('REDIS_URL and DATABASE_URL belong to apps and do not change Pier\'s own settings', () => {

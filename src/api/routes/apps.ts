@@ -40,19 +40,17 @@ export function appRoutes({ state, apps }: ApiDeps): Route[] {
     [
       'PATCH',
       /^\/api\/config$/,
-      async ({ req, res }) => {
+      async ({ req, res, who }) => {
         const { vars } = parseWith(z.object({ vars: configVarsSchema }), await readJson(req));
-        await state.config.setGlobal(vars);
-        await streamOperation(res, async () => ({ keys: Object.keys(vars) }));
+        await streamOperation(res, (progress) => apps.setGlobalConfig(vars, who, progress));
       },
     ],
     [
       'DELETE',
       /^\/api\/config$/,
-      async ({ req, res }) => {
+      async ({ req, res, who }) => {
         const { keys } = parseWith(z.object({ keys: z.array(configKeySchema).min(1) }), await readJson(req));
-        const removed = await state.config.unsetGlobal(keys);
-        await streamOperation(res, async () => ({ keys: removed }));
+        await streamOperation(res, (progress) => apps.unsetGlobalConfig(keys, who, progress));
       },
     ],
     [

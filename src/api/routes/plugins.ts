@@ -3,14 +3,14 @@ import { z } from 'zod';
 import { PluginFailure } from '../../plugins/errors.js';
 import { installSourceSchema } from '../../plugins/installer.js';
 import { pluginNameSchema } from '../../plugins/manifest.js';
-import { commandNameSchema } from '../../plugins/protocol.js';
+import { commandArgsSchema, commandNameSchema } from '../../plugins/protocol.js';
 import { ROUTE_METHODS } from '../../plugins/routes.js';
 import { HttpError, parseWith, readJson, sendJson, streamOperation } from '../http-utils.js';
 import type { ApiDeps, Ctx, Route } from '../route-kit.js';
 
 const commandRequestSchema = z
   .object({
-    args: z.array(z.string().max(128 * 1024)).max(1024).default([]),
+    args: commandArgsSchema,
     stdin: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'stdin must be base64').optional(),
   })
   .strict();

@@ -12,10 +12,10 @@ interface LogsOptions {
 export function registerLogCommands(program: Command): void {
   program
     .command('logs <app>')
-    .description("Show the app's latest log lines (its instances' output and Pier's deploy events, by time); -t keeps following")
+    .description("Show the app's latest log lines (its instances' output, Pier's deploy events and the router's access log, by time); -t keeps following")
     .option('-t, --tail', 'keep streaming new lines, from instances started later too (Ctrl-C stops)')
     .option('-n, --num <lines>', 'how many of the latest lines to show first (1 to 10000)', '100')
-    .option('-p, --ps <type>', 'only one process type (web, worker, run) or event source (pier, router)')
+    .option('-p, --ps <type>', 'only one process type (web, worker, run) or event source (pier: deploy events, router: access log)')
     .action(async (app: string, opts: LogsOptions) => {
       const num = logLinesSchema.safeParse(opts.num);
       if (!num.success) throw new UsageError(`Invalid -n "${opts.num}": ${num.error.issues[0]!.message}. Example: pier logs ${app} -n 200`);

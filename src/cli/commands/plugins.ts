@@ -4,9 +4,11 @@ import { gitUrl } from '../../build/buildpack-source.js';
 import type { PluginCommandInfo, PluginInfo } from '../../plugins/host.js';
 import { installSourceSchema } from '../../plugins/installer.js';
 import { pluginNameSchema } from '../../plugins/manifest.js';
+import { RUN_UPGRADE, streamCommandRequestSchema } from '../../api/run-protocol.js';
 import { ApiError } from '../api-client.js';
 import { checked, client, out, UsageError } from '../common.js';
 import { formatTable } from '../table.js';
+import { relay } from './run.js';
 
 const INDENT = '       ';
 /** Requests carry at most 1 MiB, and base64 grows stdin by a third. */
@@ -114,6 +116,7 @@ async function explainUnavailable(namespace: string): Promise<void> {
 }
 
 async function runPluginCommand(spec: PluginCommandInfo, args: string[]): Promise<void> {
+  if (spec.stream) return runStreamCommand(spec, args);
   const stdin = spec.stdin && !process.stdin.isTTY ? await readStdin() : undefined;
   let exit: number | undefined;
   let error: string | undefined;
@@ -134,6 +137,16 @@ async function runPluginCommand(spec: PluginCommandInfo, args: string[]): Promis
   if (error !== undefined) throw new ApiError(500, error);
   if (exit === undefined) throw new ApiError(0, 'The API closed the connection before the command finished.');
   process.exitCode = exit;
+}
+
+/** A stream command (postgres:connect, export, import) is attached as pier run is: a terminal when this process has one, else its pipes, unlimited. */
+async function runStreamCommand(spec: PluginCommandInfo, args: string[]): Promise<void> {
+  const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  // A terminal nobody sized (script(1), some CI) reports 0 columns: the remote one keeps its default size then.
+  const sized = tty && process.stdout.columns > 0 && process.stdout.rows > 0;
+  const request = checked(streamCommandRequestSchema, { args, tty, ...(sized ? { cols: process.stdout.columns, rows: process.stdout.rows } : {}) });
+  const socket = await (await client()).upgrade(`/api/plugins/${spec.plugin}/commands/${spec.command}`, RUN_UPGRADE, request);
+  process.exitCode = await relay(socket, tty);
 }
 
 async function readStdin(): Promise<Buffer> {

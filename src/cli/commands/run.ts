@@ -43,7 +43,7 @@ function checked<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown)
  * and resolves with its exit code. Output is written as it arrives, pausing the connection while
  * stdout or stderr is full; stdin's end reaches the command as EOF.
  */
-function relay(socket: Duplex, tty: boolean): Promise<number> {
+export function relay(socket: Duplex, tty: boolean): Promise<number> {
   const stdin = process.stdin;
   const resize = () => socket.write(encodeFrame({ type: 'resize', cols: process.stdout.columns, rows: process.stdout.rows }));
   if (tty) {

@@ -23,7 +23,7 @@ export function registerSystemCommands(program: Command): void {
 
   program
     .command('daemon')
-    .description('Run the Pier daemon: API, git endpoint, build worker and router')
+    .description('Run the Pier daemon: API, git endpoint, build worker and router (PIER_ROUTER_WORKERS router processes)')
     .option('--role <roles>', 'comma-separated roles to run: api,router,worker', 'api,router,worker')
     .action(async (opts: { role: string }) => {
       const { startDaemon, ALL_ROLES } = await import('../../daemon.js');
@@ -31,11 +31,15 @@ export function registerSystemCommands(program: Command): void {
       const unknown = roles.filter((r) => !(ALL_ROLES as string[]).includes(r));
       if (unknown.length > 0) throw new UsageError(`Unknown role ${unknown.join(', ')}; roles are ${ALL_ROLES.join(', ')}`);
       const daemon = await startDaemon(settings(), roles as typeof ALL_ROLES);
+      let stopping = false;
+      // A second signal must not cut the graceful close short: systemd signals router workers itself, and so does their primary.
       const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
         daemon.log.info({ signal }, 'shutting down; apps keep running');
         daemon.close().then(() => process.exit(0), () => process.exit(1));
       };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
     });
 }

@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { DEFAULT_PROXY_SETTINGS, effectiveProxySettings } from '../../src/proxy-settings.js';
+import { builtinTemplates, compileTemplate, nginxPageString, renderApp, renderMain, type PlaneLayout } from '../../src/router/nginx/nginx-config.js';
+import { BUILTIN_PAGES } from '../../src/router/pages.js';
+
+const layout: PlaneLayout = { dir: '/srv/pier/nginx', listen: '[::]:8080', workers: 'auto', trustedProxies: ['10.0.0.0/8'], keepalive: 256 };
+const templates = builtinTemplates();
+const app = (over: Partial<Parameters<typeof renderApp>[3]> = {}) =>
+  renderApp(templates, BUILTIN_PAGES, layout, { app: 'my-app', hosts: ['my-app.example.com', '*.wild.test'], upstreams: ['172.18.0.5:5000', '172.18.0.6:5000'], settings: DEFAULT_PROXY_SETTINGS, maintenance: undefined, ...over });
+
+describe('nginx configuration rendering', () => {
+  it('renders an app as an upstream with a keep-alive pool and a server for every host', () => {
+    const conf = app();
+    expect(conf).to.include('upstream pier_app_my_app {').and.include('server 172.18.0.5:5000 max_fails=1 fail_timeout=2s;').and.include('server 172.18.0.6:5000');
+    expect(conf).to.include('keepalive 256;');
+    expect(conf).to.include('server_name my-app.example.com *.wild.test;');
+    expect(conf).to.include('listen [::]:8080;');
+    expect(conf).to.include('proxy_pass http://pier_app_my_app;');
+    expect(conf).to.not.include('least_conn');
+  });
+
+  it('maps the proxy settings to nginx directives', () => {
+    const settings = effectiveProxySettings({ 'connect-timeout': '2s', 'response-timeout': '90s', 'idle-timeout': '70s', 'max-body-size': '5m', 'load-balancing': 'least-connections' }, {});
+    const conf = app({ settings });
+    expect(conf).to.include('proxy_connect_timeout 2000ms;').and.include('proxy_read_timeout 90000ms;');
+    expect(conf).to.include('keepalive_timeout 70s;').and.include(`client_max_body_size ${5 * 1024 * 1024};`);
+    expect(conf).to.include('least_conn;');
+  });
+
+  it('answers 503 itself for an app without instances, with no upstream block', () => {
+    const conf = app({ upstreams: [] });
+    expect(conf).to.not.include('upstream ');
+    expect(conf).to.include('return 503;');
+  });
+
+  it('answers 503 with the maintenance page and Retry-After while maintenance mode is on', () => {
+    const conf = app({ maintenance: { retryAfterSec: 120 } });
+    expect(conf).to.include('add_header Retry-After 120 always;').and.include('Down for Maintenance');
+    expect(conf.split('location / {')[1]).to.not.include('proxy_pass');
+  });
+
+  it('leaves out host names and upstreams nginx would read as something else', () => {
+    const conf = app({ hosts: ['ok.test', '~^regex$', 'evil.test; include /etc/passwd'], upstreams: ['10.0.0.1:80', '10.0.0.2:80; down'] });
+    expect(conf).to.include('server_name ok.test;');
+    expect(conf).to.not.include('regex').and.not.include('passwd').and.not.include('down');
+  });
+
+  it('serves the pages from the same templates as the built-in router, uncached', () => {
+    const conf = app();
+    expect(conf).to.include('location @pier_502 {').and.include('add_header Cache-Control no-store always;');
+    expect(conf).to.include("return 502 '").and.include('502 Bad Gateway');
+    expect(conf).to.include('${pier_page_host}');
+  });
+
+  it('quotes pages for nginx: quotes and backslashes escaped, $ kept literal', () => {
+    expect(nginxPageString(String.raw`it's $5 \ done`)).to.equal(String.raw`'it\'s ${'$'}{pier_dollar}5 \\ done'`);
+  });
+
+  it('renders the main configuration: pid, logs and temp files under the plane folder, the inherited listener, the control socket', () => {
+    const conf = renderMain(templates, BUILTIN_PAGES, layout, { generation: 7, settings: DEFAULT_PROXY_SETTINGS, apps: ['# app blocks'] });
+    expect(conf).to.include('pid /srv/pier/nginx/nginx.pid;').and.include('client_body_temp_path /srv/pier/nginx/temp/body;');
+    expect(conf).to.include('listen [::]:8080 ipv6only=off default_server;');
+    expect(conf).to.include('listen unix:/srv/pier/nginx/control.sock;').and.include('return 200 "7";');
+    expect(conf).to.include('10.0.0.0/8 1;');
+    expect(conf).to.include('# app blocks');
+    const v4 = renderMain(templates, BUILTIN_PAGES, { ...layout, listen: '0.0.0.0:80' }, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] });
+    expect(v4).to.include('listen 0.0.0.0:80 default_server;');
+  });
+
+  it('compiles templates strictly: a variable the view lacks is an error, not an empty directive', () => {
+    expect(() => compileTemplate('listen {{port}};')({})).to.throw(/"port" not defined/);
+    expect(compileTemplate('return 200 "{{body}}";')({ body: '<b>&' })).to.equal('return 200 "<b>&";');
+  });
+});
