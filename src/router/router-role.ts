@@ -5,6 +5,7 @@ import { noPlugins, type PluginEmitter } from '../plugins/emitter.js';
 import type { Settings } from '../settings.js';
 import type { State } from '../state/index.js';
 import { AccessLog } from './access-log.js';
+import type { RequestDone } from './client-connection.js';
 import { freeHttpPort, startDataPlanes } from './data-planes.js';
 import { loadPages } from './pages.js';
 import { RouteTable } from './route-table.js';
@@ -36,11 +37,14 @@ export async function startRouterRole({ state, connection, settings, log, plugin
   // Operators' page templates are read once, here: edits take effect at the next router start.
   const pages = await loadPages(path.join(settings.home, 'templates'), log);
   const accessLog = new AccessLog((entries) => state.events.appendAccessLog(entries), log);
-  const router = new Router(table, log, { trustedProxies: settings.trustedProxies, onRequestDone: accessLog.record, pages, https: { port: settings.httpsPort, certificates } });
+  const recordAccess = (done: RequestDone) => {
+    if (done.app !== undefined && table.settings(done.app).accessLog) accessLog.record(done);
+  };
+  const router = new Router(table, log, { trustedProxies: settings.trustedProxies, onRequestDone: recordAccess, pages, https: { port: settings.httpsPort, certificates } });
   await freeHttpPort(settings, log);
   await router.listen({ port: settings.httpPort });
   log.info({ port: settings.httpPort, httpsPort: settings.httpsPort, domain: settings.domain }, 'router listening');
-  planes = await startDataPlanes({ state, table, router, pages, plugins, settings, log, recordAccess: accessLog.record });
+  planes = await startDataPlanes({ state, table, router, pages, plugins, settings, log, recordAccess });
   return async () => {
     await planes?.close();
     await router.close();

@@ -130,6 +130,24 @@ describe('the router access log: every request, one JSON line in the app\'s log'
     expect(unknownApp.stderr).to.contain(' !     App nobody does not exist.');
   });
 
+  it('proxy:set APP access-log false leaves the app\'s requests out of its log, and true brings them back', async () => {
+    const off = await pier.cli(['proxy:set', app, 'access-log', 'false']);
+    expect(off.code, off.stderr).to.equal(0);
+    // Served once the router holds the new setting: a request after that is not logged.
+    await waitFor(() => pier.cli(['proxy:report', app, '--json']), (r) => r.stdout.includes('"false"'), 'the setting', 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    await get(port, host(), { path: '/?unlogged', headers: { 'x-request-id': 'test-req-unlogged' } });
+    const on = await pier.cli(['proxy:set', app, 'access-log']);
+    expect(on.code, on.stderr).to.equal(0);
+    await waitFor(
+      async () => (await get(port, host(), { path: '/?logged-again' }), accessLines(pier, app)),
+      (ls) => ls.some((l) => l.path === '/?logged-again'),
+      'logging to come back',
+      5000,
+    );
+    expect((await accessLines(pier, app)).map((l) => l.request_id)).to.not.include('test-req-unlogged');
+  });
+
   it('pier logs APP -p router -t streams requests as they are served', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), 'logs', app, '-p', 'router', '-t', '-n', '1'], {
       env: { ...process.env, PIER_URL: pier.apiUrl, PIER_TOKEN: pier.token, PIER_ENV_FILE: '/nonexistent' },
