@@ -26,6 +26,7 @@ describe('proxy settings', () => {
       hsts: false,
       hstsMaxAgeSec: 31_536_000,
       loadBalancing: 'round-robin',
+      accessLog: true,
     });
   });
 
