@@ -54,7 +54,7 @@ export class AppStore {
   /** Removes the app and everything Redis holds for it. */
   async destroy(name: string, buildIds: string[]): Promise<void> {
     const k = this.keys;
-    const multi = this.redis.multi().srem(k.apps, name).del(...this.appKeys(name));
+    const multi = this.redis.multi().srem(k.apps, name).del(...this.appKeys(name)).hdel(k.routesApplied, name);
     for (const id of buildIds) multi.del(k.build(id), k.buildLog(id)).srem(k.activeBuilds, id);
     await multi.exec();
   }
@@ -67,7 +67,7 @@ export class AppStore {
     const k = this.keys;
     if (await this.exists(to)) return false;
     const releases = await this.redis.hgetall(k.releases(from));
-    const multi = this.redis.multi().srem(k.apps, from).sadd(k.apps, to);
+    const multi = this.redis.multi().srem(k.apps, from).sadd(k.apps, to).hdel(k.routesApplied, from);
     const fromKeys = this.appKeys(from);
     const toKeys = this.appKeys(to);
     for (const [i, key] of fromKeys.entries()) {

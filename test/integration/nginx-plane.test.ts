@@ -63,6 +63,37 @@ describe('nginx data plane (real nginx, Redis, loopback HTTP)', function () {
     expect(await state.routes.waitApplied(app, upstreams, 5000), `nginx to serve ${app}`).to.equal(true);
   }
 
+  let ca: TestCa;
+  let shopCert: IssuedCert;
+  const fingerprintOf = (cert: IssuedCert) => new X509Certificate(cert.certPem).fingerprint256;
+
+  /** A bare handshake: the negotiated protocol and the served certificate's fingerprint, or the error. */
+  function handshake(servername: string, opts: tls.ConnectionOptions = {}): Promise<{ protocol: string | null; fingerprint: string } | { error: string }> {
+    return new Promise((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: pier.settings.httpsPort, servername, ca: ca.caPem, ...opts }, () => {
+        resolve({ protocol: socket.getProtocol(), fingerprint: socket.getPeerCertificate().fingerprint256 });
+        socket.destroy();
+      });
+      socket.setTimeout(5000, () => socket.destroy(new Error('handshake timed out')));
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+    });
+  }
+
+  function httpsGet(host: string): Promise<Reply & { subject: string }> {
+    return new Promise((resolve, reject) => {
+      const req = https.get({ host: '127.0.0.1', port: pier.settings.httpsPort, servername: host, headers: { host }, ca: ca.caPem, agent: false }, (res) => {
+        const subject = String((res.socket as tls.TLSSocket).getPeerCertificate().subject.CN);
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, subject }));
+        res.on('error', reject);
+      });
+      req.setTimeout(5000, () => req.destroy(new Error(`no HTTPS answer within 5 s for ${host}`)));
+      req.on('error', reject);
+    });
+  }
+
+
   before(async () => {
     pier = await TestPier.start();
     redis = await connectTestRedis(testRedisUrl);
@@ -244,6 +275,75 @@ describe('nginx data plane (real nginx, Redis, loopback HTTP)', function () {
     expect(timedOut.body).to.include('504').and.include('300 ms');
   });
 
+  it('serves HTTPS from the certificate store: each host its own certificate by SNI (a wildcard one too), TLS 1.2 or newer, X-Forwarded-Proto https', async () => {
+    ca = await testCa(await pier.tempDir('pier-nginx-ca-'));
+    shopCert = await ca.issue(['shop.localhost']);
+    const blogCert = await ca.issue(['blog.localhost', '*.blog.test']);
+    await deploy('shop', [await upstream('shop')]);
+    await deploy('blog', [await upstream('blog')]);
+    await state.domains.add('blog', '*.blog.test');
+    for (const [app, cert] of [['shop', shopCert], ['blog', blogCert]] as const) {
+      const added = await pier.cli(['certs:add', app, cert.certFile, cert.keyFile]);
+      expect(added.code, added.stderr).to.equal(0);
+    }
+    await waitFor(() => handshake('eu.blog.test'), (r) => 'fingerprint' in r, 'nginx to serve the certificates', 5000);
+    const shop = await httpsGet('shop.localhost');
+    expect(shop.status).to.equal(200);
+    expect(shop.headers.server).to.equal('nginx');
+    expect(shop.subject).to.equal('shop.localhost');
+    const seen = JSON.parse(shop.body) as { name: string; headers: Record<string, string> };
+    expect(seen.name).to.equal('shop');
+    expect(seen.headers).to.include({ 'x-forwarded-proto': 'https', 'x-forwarded-port': String(pier.settings.httpsPort), 'x-forwarded-host': 'shop.localhost' });
+    const blog = await httpsGet('eu.blog.test');
+    expect(blog.subject).to.equal('blog.localhost');
+    expect((JSON.parse(blog.body) as { name: string }).name).to.equal('blog');
+    expect(await handshake('shop.localhost', { maxVersion: 'TLSv1.2' })).to.deep.equal({ protocol: 'TLSv1.2', fingerprint: fingerprintOf(shopCert) });
+    expect(await handshake('shop.localhost')).to.have.property('protocol', 'TLSv1.3');
+  });
+
+  it('refuses TLS 1.1 and older, and a host without a certificate, at the handshake', async () => {
+    const old = await handshake('shop.localhost', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+    expect(old).to.have.property('error').that.matches(/ERR_SSL/);
+    // A deeper subdomain than *.blog.test covers, an app without a certificate, an unknown host, and no SNI at all.
+    for (const name of ['a.b.blog.test', hostOf('web'), 'nobody.localhost']) expect(await handshake(name), name).to.have.property('error').that.matches(/ECONNRESET|ERR_SSL/);
+    expect(await handshake('', { servername: undefined })).to.have.property('error').that.matches(/ECONNRESET|ERR_SSL/);
+    expect((await httpsGet('shop.localhost')).status).to.equal(200);
+  });
+
+  it('https-only redirects plain HTTP with 308 to the same URL over HTTPS; HSTS is sent over HTTPS only', async () => {
+    for (const [key, value] of [['https-only', 'true'], ['hsts', 'true'], ['hsts-max-age', '600']]) expect((await pier.cli(['proxy:set', 'shop', key!, value!])).code).to.equal(0);
+    const redirected = await waitFor(() => request('shop.localhost', { path: '/cart?item=1&q=a%20b' }), (r) => r.status === 308, 'the https-only redirect', 5000);
+    expect(redirected.headers.location).to.equal(`https://shop.localhost:${pier.settings.httpsPort}/cart?item=1&q=a%20b`);
+    expect(redirected.headers['strict-transport-security']).to.equal(undefined);
+    // Three settings, three route changes: the last reload carries them all.
+    const secure = await waitFor(() => httpsGet('shop.localhost'), (r) => r.headers['strict-transport-security'] === 'max-age=600', 'HSTS over HTTPS', 5000);
+    expect(secure.status).to.equal(200);
+    expect(secure.headers['strict-transport-security']).to.equal('max-age=600');
+    // The other app set neither.
+    expect((await request('blog.localhost')).status).to.equal(200);
+    expect((await httpsGet('blog.localhost')).headers['strict-transport-security']).to.equal(undefined);
+  });
+
+  it('serves a replaced certificate after a reload, from a file only Pier can read, and stops HTTPS when it is removed', async () => {
+    const renewed = await ca.issue(['shop.localhost']);
+    expect((await pier.cli(['certs:add', 'shop', renewed.certFile, renewed.keyFile])).code).to.equal(0);
+    await waitFor(() => handshake('shop.localhost'), (r) => 'fingerprint' in r && r.fingerprint === fingerprintOf(renewed), 'the renewed certificate', 5000);
+    const certs = path.join(pier.settings.home, 'nginx', 'certs');
+    // The replaced certificate's file is gone once the reload landed.
+    const files = await waitFor(() => readdir(certs), (f) => f.length === 2, 'one file per certificate served', 5000);
+    expect(files.sort()).to.have.length(2).and.satisfy((f: string[]) => f[0]!.startsWith('blog-') && f[1]!.startsWith('shop-'));
+    expect((await stat(certs)).mode & 0o777).to.equal(0o700);
+    for (const f of files) expect((await stat(path.join(certs, f))).mode & 0o777).to.equal(0o600);
+    const errorLog = await readFile(path.join(pier.settings.home, 'nginx', 'error.log'), 'utf8').catch(() => '');
+    expect(errorLog).to.not.include('PRIVATE KEY');
+
+    expect((await pier.cli(['certs:remove', 'shop'])).code).to.equal(0);
+    await waitFor(() => handshake('shop.localhost'), (r) => 'error' in r, 'the handshake to fail', 5000);
+    // Without a certificate there is nowhere to redirect to: plain HTTP is served again.
+    expect((await waitFor(() => request('shop.localhost'), (r) => r.status === 200, 'plain HTTP', 5000)).status).to.equal(200);
+    expect((await httpsGet('blog.localhost')).status).to.equal(200);
+  });
+
   it('refuses a configuration nginx -t rejects, and the one in force keeps serving', async () => {
     // An operator's plugin that rewrites the blocks of one app into something nginx does not accept.
     const dir = path.join(await pier.tempDir(), 'nginx-breaker');
@@ -282,109 +382,6 @@ describe('nginx data plane (real nginx, Redis, loopback HTTP)', function () {
     expect(failures, failures.join('; ')).to.deep.equal([]);
     expect(ok).to.be.above(100);
     expect(servedBy).to.include.members(['nginx', 'builtin']);
-  });
-
-  describe('HTTPS from the certificate store', () => {
-    let ca: TestCa;
-    let shopCert: IssuedCert;
-    const fingerprintOf = (cert: IssuedCert) => new X509Certificate(cert.certPem).fingerprint256;
-
-    /** A bare handshake: the negotiated protocol and the served certificate's fingerprint, or the error. */
-    function handshake(servername: string, opts: tls.ConnectionOptions = {}): Promise<{ protocol: string | null; fingerprint: string } | { error: string }> {
-      return new Promise((resolve) => {
-        const socket = tls.connect({ host: '127.0.0.1', port: pier.settings.httpsPort, servername, ca: ca.caPem, ...opts }, () => {
-          resolve({ protocol: socket.getProtocol(), fingerprint: socket.getPeerCertificate().fingerprint256 });
-          socket.destroy();
-        });
-        socket.setTimeout(5000, () => socket.destroy(new Error('handshake timed out')));
-        socket.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
-      });
-    }
-
-    function httpsGet(host: string): Promise<Reply & { subject: string }> {
-      return new Promise((resolve, reject) => {
-        const req = https.get({ host: '127.0.0.1', port: pier.settings.httpsPort, servername: host, headers: { host }, ca: ca.caPem, agent: false }, (res) => {
-          const subject = String((res.socket as tls.TLSSocket).getPeerCertificate().subject.CN);
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, subject }));
-          res.on('error', reject);
-        });
-        req.setTimeout(5000, () => req.destroy(new Error(`no HTTPS answer within 5 s for ${host}`)));
-        req.on('error', reject);
-      });
-    }
-
-    before(async () => {
-      ca = await testCa(await pier.tempDir('pier-nginx-ca-'));
-      shopCert = await ca.issue(['shop.localhost']);
-      const blogCert = await ca.issue(['blog.localhost', '*.blog.test']);
-      await deploy('shop', [await upstream('shop')]);
-      await deploy('blog', [await upstream('blog')]);
-      await state.domains.add('blog', '*.blog.test');
-      for (const [app, cert] of [['shop', shopCert], ['blog', blogCert]] as const) {
-        const added = await pier.cli(['certs:add', app, cert.certFile, cert.keyFile]);
-        expect(added.code, added.stderr).to.equal(0);
-      }
-      await waitFor(() => handshake('eu.blog.test'), (r) => 'fingerprint' in r, 'nginx to serve the certificates', 5000);
-    });
-
-    it('serves each host its own certificate by SNI (a wildcard one too), over TLS 1.2 or newer, with X-Forwarded-Proto https', async () => {
-      const shop = await httpsGet('shop.localhost');
-      expect(shop.status).to.equal(200);
-      expect(shop.headers.server).to.equal('nginx');
-      expect(shop.subject).to.equal('shop.localhost');
-      const seen = JSON.parse(shop.body) as { name: string; headers: Record<string, string> };
-      expect(seen.name).to.equal('shop');
-      expect(seen.headers).to.include({ 'x-forwarded-proto': 'https', 'x-forwarded-port': String(pier.settings.httpsPort), 'x-forwarded-host': 'shop.localhost' });
-      const blog = await httpsGet('eu.blog.test');
-      expect(blog.subject).to.equal('blog.localhost');
-      expect((JSON.parse(blog.body) as { name: string }).name).to.equal('blog');
-      expect(await handshake('shop.localhost', { maxVersion: 'TLSv1.2' })).to.deep.equal({ protocol: 'TLSv1.2', fingerprint: fingerprintOf(shopCert) });
-      expect(await handshake('shop.localhost')).to.have.property('protocol', 'TLSv1.3');
-    });
-
-    it('refuses TLS 1.1 and older, and a host without a certificate, at the handshake', async () => {
-      const old = await handshake('shop.localhost', { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
-      expect(old).to.have.property('error').that.matches(/ERR_SSL/);
-      // A deeper subdomain than *.blog.test covers, an app without a certificate, an unknown host, and no SNI at all.
-      for (const name of ['a.b.blog.test', hostOf('web'), 'nobody.localhost']) expect(await handshake(name), name).to.have.property('error').that.matches(/ECONNRESET|ERR_SSL/);
-      expect(await handshake('', { servername: undefined })).to.have.property('error').that.matches(/ECONNRESET|ERR_SSL/);
-      expect((await httpsGet('shop.localhost')).status).to.equal(200);
-    });
-
-    it('https-only redirects plain HTTP with 308 to the same URL over HTTPS; HSTS is sent over HTTPS only', async () => {
-      for (const [key, value] of [['https-only', 'true'], ['hsts', 'true'], ['hsts-max-age', '600']]) expect((await pier.cli(['proxy:set', 'shop', key!, value!])).code).to.equal(0);
-      const redirected = await waitFor(() => request('shop.localhost', { path: '/cart?item=1&q=a%20b' }), (r) => r.status === 308, 'the https-only redirect', 5000);
-      expect(redirected.headers.location).to.equal(`https://shop.localhost:${pier.settings.httpsPort}/cart?item=1&q=a%20b`);
-      expect(redirected.headers['strict-transport-security']).to.equal(undefined);
-      const secure = await httpsGet('shop.localhost');
-      expect(secure.status).to.equal(200);
-      expect(secure.headers['strict-transport-security']).to.equal('max-age=600');
-      // The other app set neither.
-      expect((await request('blog.localhost')).status).to.equal(200);
-      expect((await httpsGet('blog.localhost')).headers['strict-transport-security']).to.equal(undefined);
-    });
-
-    it('serves a replaced certificate after a reload, from a file only Pier can read, and stops HTTPS when it is removed', async () => {
-      const renewed = await ca.issue(['shop.localhost']);
-      expect((await pier.cli(['certs:add', 'shop', renewed.certFile, renewed.keyFile])).code).to.equal(0);
-      await waitFor(() => handshake('shop.localhost'), (r) => 'fingerprint' in r && r.fingerprint === fingerprintOf(renewed), 'the renewed certificate', 5000);
-      const certs = path.join(pier.settings.home, 'nginx', 'certs');
-      // The replaced certificate's file is gone once the reload landed.
-      const files = await waitFor(() => readdir(certs), (f) => f.length === 2, 'one file per certificate served', 5000);
-      expect(files.sort()).to.have.length(2).and.satisfy((f: string[]) => f[0]!.startsWith('blog-') && f[1]!.startsWith('shop-'));
-      expect((await stat(certs)).mode & 0o777).to.equal(0o700);
-      for (const f of files) expect((await stat(path.join(certs, f))).mode & 0o777).to.equal(0o600);
-      const errorLog = await readFile(path.join(pier.settings.home, 'nginx', 'error.log'), 'utf8').catch(() => '');
-      expect(errorLog).to.not.include('PRIVATE KEY');
-
-      expect((await pier.cli(['certs:remove', 'shop'])).code).to.equal(0);
-      await waitFor(() => handshake('shop.localhost'), (r) => 'error' in r, 'the handshake to fail', 5000);
-      // Without a certificate there is nowhere to redirect to: plain HTTP is served again.
-      expect((await waitFor(() => request('shop.localhost'), (r) => r.status === 200, 'plain HTTP', 5000)).status).to.equal(200);
-      expect((await httpsGet('blog.localhost')).status).to.equal(200);
-    });
   });
 
   it('switches back to the built-in router', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DEFAULT_PROXY_SETTINGS, effectiveProxySettings } from '../../src/proxy-settings.js';
-import { builtinTemplates, compileTemplate, nginxPageString, renderApp, renderMain, type PlaneLayout } from '../../src/router/nginx/nginx-config.js';
+import { builtinTemplates, compileTemplate, nginxPageString, renderApp, renderMain, tlsServerNames, type PlaneLayout } from '../../src/router/nginx/nginx-config.js';
 import { BUILTIN_PAGES } from '../../src/router/pages.js';
 
 const layout: PlaneLayout = { dir: '/srv/pier/nginx', listen: '[::]:8080', workers: 'auto', trustedProxies: ['10.0.0.0/8'], keepalive: 256 };
@@ -70,5 +70,40 @@ describe('nginx configuration rendering', () => {
   it('compiles templates strictly: a variable the view lacks is an error, not an empty directive', () => {
     expect(() => compileTemplate('listen {{port}};')({})).to.throw(/"port" not defined/);
     expect(compileTemplate('return 200 "{{body}}";')({ body: '<b>&' })).to.equal('return 200 "<b>&";');
+  });
+
+  it('serves HTTPS only for the hosts the certificate names; a certificate wildcard covers one label, as TLS does', () => {
+    expect(tlsServerNames(['shop.example.com'], ['shop.example.com'])).to.deep.equal({ serverNames: ['shop.example.com'], pattern: '^(shop\\.example\\.com)$' });
+    const blog = tlsServerNames(['blog.example.com', '*.blog.test'], ['blog.example.com', '*.blog.test', 'www.blog.test', 'other.test']);
+    expect(blog!.serverNames).to.deep.equal(['blog.example.com', 'www.blog.test', '~^[a-z0-9-]+\\.blog\\.test$']);
+    const redirect = new RegExp(blog!.pattern);
+    for (const host of ['blog.example.com', 'www.blog.test', 'eu.blog.test']) expect(redirect.test(host), host).to.equal(true);
+    for (const host of ['a.b.blog.test', 'other.test', 'blog.test']) expect(redirect.test(host), host).to.equal(false);
+    // A plain host under a wildcard certificate; and a certificate for none of the app's hosts.
+    expect(tlsServerNames(['shop.localhost'], ['*.localhost'])!.serverNames).to.deep.equal(['shop.localhost']);
+    expect(tlsServerNames(['shop.localhost'], ['blog.localhost'])).to.equal(undefined);
+  });
+
+  it('renders an HTTPS server with the certificate file, HSTS on HTTPS responses and the https-only redirect on HTTP', () => {
+    const tlsLayout: PlaneLayout = { ...layout, https: { listen: '[::]:8443', port: 8443 } };
+    const settings = effectiveProxySettings({ 'https-only': 'true', hsts: 'true', 'hsts-max-age': '600' }, {});
+    const conf = renderApp(templates, BUILTIN_PAGES, tlsLayout, { app: 'shop', hosts: ['shop.example.com'], upstreams: ['10.0.0.1:80'], settings, maintenance: undefined }, { file: '/srv/pier/nginx/certs/shop-ab.pem', names: ['shop.example.com'] });
+    const [plain, secure] = conf.split('\nserver {').slice(1);
+    expect(plain).to.include('listen [::]:8080;').and.include('if ($host ~ "^(shop\\.example\\.com)$") {').and.include('return 308 https://$host:8443$request_uri;');
+    expect(plain).to.not.include('Strict-Transport-Security').and.not.include('ssl_certificate');
+    expect(secure).to.include('listen [::]:8443 ssl;').and.include('ssl_certificate /srv/pier/nginx/certs/shop-ab.pem;').and.include('ssl_certificate_key /srv/pier/nginx/certs/shop-ab.pem;');
+    expect(secure).to.include('add_header Strict-Transport-Security "max-age=600" always;').and.not.include('return 308');
+    // Without a certificate (or without HTTPS in the layout) there is one plain server and no redirect.
+    expect(renderApp(templates, BUILTIN_PAGES, tlsLayout, { app: 'shop', hosts: ['shop.example.com'], upstreams: [], settings, maintenance: undefined })).to.not.include('ssl').and.not.include('308');
+    const main = renderMain(templates, BUILTIN_PAGES, tlsLayout, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] });
+    expect(main).to.include('ssl_protocols TLSv1.2 TLSv1.3;').and.include('listen [::]:8443 ipv6only=off ssl default_server;').and.include('ssl_reject_handshake on;');
+    expect(renderMain(templates, BUILTIN_PAGES, layout, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] })).to.not.include('ssl');
+  });
+
+  it('sends the access log to the router role\'s syslog socket when it has one, and maps nginx\'s too-large head to the 431 page', () => {
+    const main = renderMain(templates, BUILTIN_PAGES, { ...layout, accessLog: { server: '127.0.0.1:5514', tag: 'pier_abc' } }, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] });
+    expect(main).to.include('access_log syslog:server=127.0.0.1:5514,tag=pier_abc,nohostname pier;').and.include('log_format pier escape=json');
+    expect(main).to.include('error_page 494 =431 @pier_431;').and.include('location @pier_431 {');
+    expect(renderMain(templates, BUILTIN_PAGES, layout, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] })).to.include('access_log off;').and.not.include('syslog');
   });
 });
