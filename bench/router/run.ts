@@ -14,20 +14,27 @@
  * BENCH_ROUTE_CHANGES (20), BENCH_NGINX_WORKERS (1, or auto), BENCH_ACCESS_LOG (1: the router writes its
  * access log to Redis, as the daemon's does; 0: no access log; both: adds the target "pier -log", a
  * second router without one, to see the log's cost in one run), BENCH_ROUTER_WORKERS (unset; N adds the
- * target "pier xN": `pier daemon --role router` with PIER_ROUTER_WORKERS=N, in a process of its own).
+ * target "pier xN": `pier daemon --role router` with PIER_ROUTER_WORKERS=N, in a process of its own),
+ * BENCH_HTTPS (1: adds the targets "pier https" and "nginx https", the same router and nginx over TLS with
+ * one test-CA certificate made with openssl at start, wrk's connections kept alive as over HTTP, so they
+ * measure TLS record costs, not handshakes; needs wrk; 0: HTTP only, two targets' rounds shorter).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { testCa, type IssuedCert } from '../../test/helpers/certs.js';
 import { close, closedPort, get, listen } from '../../test/helpers/http.js';
 import { testRedisUrl, uniqueInstance } from '../../test/helpers/redis.js';
 import { startRouter, type RunningRouter } from '../../test/helpers/router.js';
 import { createLogger } from '../../src/log.js';
 import { AccessLog } from '../../src/router/access-log.js';
+import { MIN_TLS_VERSION } from '../../src/router/tls-certificates.js';
 import type { State } from '../../src/state/index.js';
 import { median } from '../lib/common.js';
 import { startNginxPlane, type RunningNginxPlane } from '../../test/helpers/nginx-plane.js';
@@ -58,6 +65,11 @@ interface Result {
 
 /** Whose CPU time a target is: this process (Pier's router runs in it), or a child and its own children (nginx's worker). */
 type CpuOwner = 'self' | number;
+
+/** A target measured over HTTP, or over TLS when its scheme says so. */
+type Target = [name: string, port: number, owner: CpuOwner, scheme?: 'https'];
+
+const targetUrl = ([, port, , scheme]: Target) => `${scheme ?? 'http'}://127.0.0.1:${port}/`;
 
 const CLOCK_TICK_US = 10_000;
 
@@ -91,6 +103,8 @@ function which(cmd: string): string | undefined {
 
 const wrk = process.env.BENCH_LOADGEN === 'node' ? undefined : which('wrk');
 const nginxBin = which('nginx');
+/** The Node load generator speaks plain HTTP only. */
+const HTTPS = process.env.BENCH_HTTPS !== '0' && wrk !== undefined;
 
 /** Runs a command to completion and returns its stdout; rejects on a non-zero exit. */
 function run(cmd: string, args: string[]): Promise<string> {
@@ -170,11 +184,14 @@ async function answering(port: number, what: string, alive: () => boolean = () =
   }
 }
 
-async function startNginx(dir: string, upstreamPort: number): Promise<{ child: ChildProcess; port: number }> {
+/** The reference nginx, on a plain HTTP port and a TLS one serving `cert`. */
+async function startNginx(dir: string, upstreamPort: number, cert: IssuedCert): Promise<{ child: ChildProcess; port: number; httpsPort: number }> {
   const port = await closedPort();
+  const httpsPort = await closedPort();
   const conf = join(dir, 'nginx.conf');
   const template = readFileSync(join(here, 'nginx.conf'), 'utf8');
-  writeFileSync(conf, template.replaceAll('__WORKERS__', NGINX_WORKERS).replaceAll('__DIR__', dir).replaceAll('__UPSTREAM_PORT__', String(upstreamPort)).replaceAll('__PORT__', String(port)));
+  const vars = { __WORKERS__: NGINX_WORKERS, __DIR__: dir, __UPSTREAM_PORT__: String(upstreamPort), __HTTPS_PORT__: String(httpsPort), __PORT__: String(port), __CERT__: cert.certFile, __KEY__: cert.keyFile };
+  writeFileSync(conf, Object.entries(vars).reduce((text, [name, value]) => text.replaceAll(name, value), template));
   const child = spawn(nginxBin!, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
   let exited = false;
   child.on('exit', () => (exited = true));
@@ -184,7 +201,21 @@ async function startNginx(dir: string, upstreamPort: number): Promise<{ child: C
     await stop(child);
     throw err;
   }
-  return { child, port };
+  return { child, port, httpsPort };
+}
+
+/** Throws unless `port` answers the bench app's "ok" over TLS, with a certificate the bench's CA issued. */
+async function answersTls(port: number, what: string, caPem: string): Promise<void> {
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, servername: HOST, headers: { host: HOST }, ca: caPem, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve(text));
+    });
+    req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
+    req.on('error', reject);
+  }).catch((err: Error) => err.message);
+  if (body !== 'ok') throw new Error(`${what} does not answer over HTTPS: ${body}`);
 }
 
 /** `pier daemon --role router` with PIER_ROUTER_WORKERS=`count`, on the bench's Redis instance (CPU: it and its workers). */
@@ -242,7 +273,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(os.tmpdir(), 'pier-bench-router-'));
   let upstream: { child: ChildProcess; port: number } | undefined;
   let baseline: { child: ChildProcess; port: number } | undefined;
-  let nginx: { child: ChildProcess; port: number } | undefined;
+  let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
   let nginxPlane: RunningNginxPlane | undefined;
   let router: RunningRouter | undefined;
   let unlogged: RunningRouter | undefined;
@@ -254,7 +285,13 @@ async function main(): Promise<void> {
     const upstreamAddress = `127.0.0.1:${upstream.port}`;
     const instance = uniqueInstance('bench');
     accessLog = ACCESS_LOG ? new AccessLog((entries) => router!.state.events.appendAccessLog(entries), createLogger('warn')) : undefined;
-    router = await startRouter(testRedisUrl, instance, 'localhost', { onRequestDone: accessLog?.record });
+    const ca = await testCa(dir);
+    const cert = await ca.issue([HOST]);
+    const routerHttpsPort = await closedPort();
+    // Every SNI name gets the bench's certificate: the lookup runs once a handshake, and wrk keeps its connections.
+    const context = tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem, minVersion: MIN_TLS_VERSION });
+    const certificates = { contextFor: () => context, covers: () => true };
+    router = await startRouter(testRedisUrl, instance, 'localhost', { onRequestDone: accessLog?.record, https: { port: routerHttpsPort, certificates } });
     await router.state.apps.create(APP);
     await router.state.routes.set({ app: APP, upstreams: [upstreamAddress] });
     await answering(router.port, "Pier's router");
@@ -262,13 +299,13 @@ async function main(): Promise<void> {
     baseline = await startScript('http-proxy-baseline.ts', [String(upstream.port), String(CONNECTIONS)]);
     await answering(baseline.port, 'the http-proxy baseline');
     if (nginxBin) {
-      nginx = await startNginx(dir, upstream.port);
+      nginx = await startNginx(dir, upstream.port, cert);
       nginxPlane = await startNginxPlane(testRedisUrl, instance, { dir, workers: NGINX_WORKERS, nginx: nginxBin });
       await answering(nginxPlane.port, "Pier's nginx plane");
     }
     if (ROUTER_WORKERS) workers = await startRouterWorkers(instance, ROUTER_WORKERS);
 
-    const targets: Array<[string, number, CpuOwner]> = [
+    const targets: Target[] = [
       ['direct', upstream.port, upstream.child.pid!],
       ...(nginx ? ([['nginx', nginx.port, nginx.child.pid!]] as Array<[string, number, CpuOwner]>) : []),
       ...(nginxPlane ? ([['pier nginx', nginxPlane.port, nginxPlane.pid]] as Array<[string, number, CpuOwner]>) : []),
@@ -276,15 +313,19 @@ async function main(): Promise<void> {
       ['pier', router.port, 'self'],
       ...(unlogged ? ([['pier -log', unlogged.port, 'self']] as Array<[string, number, CpuOwner]>) : []),
       ...(workers ? ([[`pier x${ROUTER_WORKERS}`, workers.port, workers.child.pid!]] as Array<[string, number, CpuOwner]>) : []),
+      ...(HTTPS ? ([['pier https', routerHttpsPort, 'self', 'https']] as Target[]) : []),
+      ...(HTTPS && nginx ? ([['nginx https', nginx.httpsPort, nginx.child.pid!, 'https']] as Target[]) : []),
     ];
+    if (HTTPS) await answersTls(routerHttpsPort, "Pier's router", ca.caPem);
+    if (HTTPS && nginx) await answersTls(nginx.httpsPort, 'nginx', ca.caPem);
     const loadgen = wrk ? `wrk, 1 thread` : 'Node load generator (install wrk for steadier figures)';
     console.log(`Router bench: ${CONNECTIONS} keep-alive connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target; load from ${loadgen}`);
     console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}${nginxBin ? `, nginx workers: ${NGINX_WORKERS}` : ', nginx not installed: skipped'}, access log ${ACCESS_LOG ? 'on' : 'off'}${unlogged ? ' (and off for "pier -log")' : ''}\n`);
 
-    for (const [, port, owner] of targets) await measure(`http://127.0.0.1:${port}/`, WARMUP_SECONDS, owner);
+    for (const target of targets) await measure(targetUrl(target), WARMUP_SECONDS, target[2]);
     const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, port, owner] of targets) results.get(name)!.push(await measure(`http://127.0.0.1:${port}/`, SECONDS, owner));
+      for (const target of targets) results.get(target[0])!.push(await measure(targetUrl(target), SECONDS, target[2]));
     }
 
     const mean = (rs: Result[], key: keyof Result) => rs.reduce((s, r) => s + r[key], 0) / rs.length;
@@ -311,6 +352,12 @@ async function main(): Promise<void> {
     console.log(`http-proxy/pier CPU    ${ratio('http-proxy', 'pier', 'cpuUs')}`);
     if (results.has('nginx')) console.log(`pier/nginx CPU         ${ratio('pier', 'nginx', 'cpuUs')}`);
     console.log(`pier/direct req/s      ${ratio('pier', 'direct', 'rps')}`);
+    if (results.has('nginx https')) {
+      console.log(`pier https/nginx https req/s  ${ratio('pier https', 'nginx https', 'rps')}`);
+      console.log(`pier https/nginx https p99    ${ratio('pier https', 'nginx https', 'p99Ms')}`);
+      console.log(`pier https/nginx https CPU    ${ratio('pier https', 'nginx https', 'cpuUs')}`);
+    }
+    if (results.has('pier https')) console.log(`pier https/pier CPU    ${ratio('pier https', 'pier', 'cpuUs')}   (what TLS costs the router)`);
     if (unlogged) console.log(`pier/pier -log CPU     ${ratio('pier', 'pier -log', 'cpuUs')}   (the access log's cost)`);
     if (workers) {
       const name = `pier x${ROUTER_WORKERS}`;

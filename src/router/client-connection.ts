@@ -364,9 +364,9 @@ export class ClientConnection implements UpstreamOwner {
     return true;
   }
 
-  /** Strict-Transport-Security of an HTTPS response, when the app asks for it. */
+  /** Strict-Transport-Security of any response (proxied or the router's own), when the app asks for it: over HTTPS only (RFC 6797 §7.2). */
   private hsts(): string | undefined {
-    return this.settings.hsts ? `max-age=${this.settings.hstsMaxAgeSec}` : undefined;
+    return this.secure && this.settings.hsts ? `max-age=${this.settings.hstsMaxAgeSec}` : undefined;
   }
 
   /** Known at once from a Content-Length, or once a chunked body has passed the limit. */
@@ -488,7 +488,7 @@ export class ClientConnection implements UpstreamOwner {
       if (head.framing.kind === 'close') this.closeAfter = true;
       const end = this.resBody.feed(buf, parsed.end);
       if (end === -1) return this.badGateway('malformed chunked response');
-      const text = clientResponseHead(head, { close: this.closeAfter, keepAlive10: this.req!.keepAlive10, hsts: this.secure ? this.hsts() : undefined });
+      const text = clientResponseHead(head, { close: this.closeAfter, keepAlive10: this.req!.keepAlive10, hsts: this.hsts() });
       const s = this.socket;
       s.cork();
       this.write(text);
@@ -644,7 +644,7 @@ export class ClientConnection implements UpstreamOwner {
 
   private page(name: PageName, opts: { close: boolean; head: boolean }, retryAfterSec?: number): Buffer {
     const host = this.req?.host ?? '';
-    return this.ctx.pages.response(name, { host, app: this.app, requestId: this.requestId, settings: this.settings, retryAfterSec }, opts);
+    return this.ctx.pages.response(name, { host, app: this.app, requestId: this.requestId, settings: this.settings, retryAfterSec }, { ...opts, hsts: this.hsts() });
   }
 
   /** An error page from an event handler, then the requests that were waiting behind it. */
@@ -658,6 +658,8 @@ export class ClientConnection implements UpstreamOwner {
     const body = local.body ?? '';
     let head = `HTTP/1.1 ${local.status} ${STATUS_CODES[local.status] ?? ''}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
     for (const [name, value] of Object.entries(local.headers ?? {})) head += `${name}: ${value}\r\n`;
+    const hsts = this.hsts();
+    if (hsts !== undefined) head += `strict-transport-security: ${hsts}\r\n`;
     head += this.closeAfter ? 'connection: close\r\n\r\n' : '\r\n';
     this.status = local.status;
     this.write(head);

@@ -129,9 +129,9 @@ export class Pages {
 
   /**
    * A whole response, head and body, for the router's raw sockets. Pages are never cached, so a
-   * recovered app is seen at once.
+   * recovered app is seen at once. `hsts` is the Strict-Transport-Security value, given over HTTPS only.
    */
-  response(name: PageName, req: PageRequest, opts: { close: boolean; head: boolean }): Buffer {
+  response(name: PageName, req: PageRequest, opts: { close: boolean; head: boolean; hsts?: string }): Buffer {
     const def: PageDef = PAGES[name];
     const body = this.render(name, req);
     return Buffer.from(
@@ -140,6 +140,7 @@ export class Pages {
         `content-length: ${Buffer.byteLength(body)}\r\n` +
         'cache-control: no-store\r\n' +
         (req.retryAfterSec !== undefined ? `retry-after: ${req.retryAfterSec}\r\n` : '') +
+        (opts.hsts !== undefined ? `strict-transport-security: ${opts.hsts}\r\n` : '') +
         (opts.close ? 'connection: close\r\n' : '') +
         `\r\n${opts.head ? '' : body}`,
     );

@@ -133,6 +133,9 @@ function listenOn(server: net.Server, port: number, host: string | undefined): P
 function httpsServer(https: HttpsSettings, handshakeMs: number, log: Logger, onSocket: (socket: tls.TLSSocket) => void): tls.Server {
   const server = tls.createServer({
     minVersion: MIN_TLS_VERSION,
+    // The data plane speaks HTTP/1.1 only: a client offering h2 too settles on HTTP/1.1 (as with node:https), and
+    // one offering h2 alone fails at the handshake (no_application_protocol) instead of sending frames nothing reads.
+    ALPNProtocols: ['http/1.1'],
     // Unlike plain HTTP, not half-open: a client that leaves mid-handshake would otherwise hold its
     // socket until the handshake timeout (TLS clients end with close_notify, not a half-close).
     allowHalfOpen: false,

@@ -53,7 +53,15 @@ export async function startNginxPlane(redisUrl: string, instance: string, { dir,
   });
   await state.routes.watch(subscriber, (app) => {
     table.refresh(app).then(
-      () => plane.changed().catch((err: unknown) => console.error(`nginx plane: ${(err as Error).message}`)),
+      () =>
+        plane.changed().then(
+          // As the daemon's data planes do: tests wait for this acknowledgement (RunningRouter.ready).
+          () => {
+            const served = plane.served(app);
+            return served && state.routes.applied(app, served);
+          },
+          (err: unknown) => console.error(`nginx plane: ${(err as Error).message}`),
+        ),
       () => undefined,
     );
   });

@@ -13,8 +13,22 @@ import { connectTestRedis, deleteInstanceKeys } from './redis.js';
 export interface RunningRouter {
   state: State;
   port: number;
+  /** Resolves once the plane serves exactly these upstreams for the app (nginx: its reload complete, no old worker accepting). */
+  ready(app: string, upstreams: readonly string[]): Promise<void>;
   /** Deletes the instance's keys, then closes the router and both Redis connections. */
   stop(): Promise<void>;
+}
+
+/** The router suites run on Pier's nginx data plane: PIER_TEST_PLANE=nginx. */
+export const onNginx = process.env.PIER_TEST_PLANE === 'nginx';
+
+/**
+ * A test of a built-in router hook (onRequestDone, policy: objects passed to it in-process), or of a built-in
+ * behaviour nginx does not promise: skipped on the nginx plane, with the reason in its title.
+ */
+export function builtinOnly(reason: string): Mocha.TestFunction | Mocha.PendingTestFunction {
+  if (!onNginx) return it;
+  return ((title: string) => it.skip(`${title} [built-in only: ${reason}]`)) as Mocha.PendingTestFunction;
 }
 
 /**
@@ -28,6 +42,9 @@ export async function startRouter(redisUrl: string, instance: string, domain = '
   let router: Router | undefined;
   let nginx: { plane: RunningNginxPlane; dir: string } | undefined;
   const state = createState(redis, instance);
+  const ready = async (app: string, upstreams: readonly string[]) => {
+    if (!(await state.routes.waitApplied(app, upstreams, 10_000))) throw new Error(`the router did not serve ${app} at ${upstreams.join(', ') || 'no upstream'} within 10 s`);
+  };
   const stop = async () => {
     await deleteInstanceKeys(redis, instance).catch(() => undefined);
     if (nginx) {
@@ -42,7 +59,10 @@ export async function startRouter(redisUrl: string, instance: string, domain = '
     const table = new RouteTable(state, domain);
     subscriber = redis.duplicate();
     await state.routes.watch(subscriber, (app) => {
-      table.refresh(app).catch(() => undefined);
+      table.refresh(app).then(() => {
+        const upstreams = table.route(app)?.upstreams;
+        if (!onNginx && upstreams) return state.routes.applied(app, upstreams);
+      }).catch(() => undefined);
     });
     await table.load();
     router = new Router(table, createLogger('silent'), settings);
@@ -50,10 +70,10 @@ export async function startRouter(redisUrl: string, instance: string, domain = '
     if (process.env.PIER_TEST_PLANE === 'nginx') {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'pier-test-nginx-'));
       nginx = { dir, plane: await startNginxPlane(redisUrl, instance, { dir, domain, trustedProxies: settings.trustedProxies }) };
-      return { state, port: nginx.plane.port, stop };
+      return { state, port: nginx.plane.port, ready, stop };
     }
     const port = (router.server.address() as AddressInfo).port;
-    return { state, port, stop };
+    return { state, port, ready, stop };
   } catch (err) {
     await stop();
     throw err;

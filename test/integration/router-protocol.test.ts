@@ -7,7 +7,7 @@ import type { RouterSettings } from '../../src/router/router.js';
 import { close, get, listen, waitFor } from '../helpers/http.js';
 import { connect, ResponseReader } from '../helpers/raw-http.js';
 import { testRedisUrl, uniqueInstance } from '../helpers/redis.js';
-import { startRouter, type RunningRouter } from '../helpers/router.js';
+import { builtinOnly, startRouter, type RunningRouter } from '../helpers/router.js';
 import { recordingUpstream as recordUpstream, type RecordingUpstream } from '../helpers/upstreams.js';
 
 const hostOf = (app: string) => `${app}.localhost`;
@@ -40,11 +40,11 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
   /** Answers `answer` to every request, or only to the deploy probe when `answer` is undefined. */
   const recordingUpstream = (answer?: string): Promise<RecordingUpstream> => recordUpstream({ servers, sockets }, PROBE, answer);
 
-  /** Creates the app with these upstreams and waits until the router routes it (probing PROBE). */
+  /** Creates the app with these upstreams and waits until the router serves them. */
   async function deploy(app: string, upstreams: string[], on: RunningRouter = router): Promise<void> {
     await on.state.apps.create(app);
     await on.state.routes.set({ app, upstreams });
-    await waitFor(() => get(on.port, hostOf(app), { agent: false, path: PROBE }), (r) => r.status !== 404, `the router to learn the route of ${app}`);
+    await on.ready(app, upstreams);
   }
 
   async function rawClient(port = router.port): Promise<ResponseReader> {
@@ -446,7 +446,7 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
       expect(connections - before).to.be.at.most(1);
     });
 
-    it('a response framed by the upstream closing reaches the client whole, and that connection closes after it', async () => {
+    builtinOnly('nginx re-frames it as chunked and keeps the client connection')('a response framed by the upstream closing reaches the client whole, and that connection closes after it', async () => {
       const server = net.createServer((socket) => {
         sockets.push(socket);
         socket.on('error', () => undefined);
@@ -462,7 +462,7 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
       expect(reply.body.toString()).to.equal('until close');
     });
 
-    it('an upstream response with conflicting Content-Length gives the 502 page', async () => {
+    builtinOnly('nginx before 1.23 does not refuse it')('an upstream response with conflicting Content-Length gives the 502 page', async () => {
       const liar = await recordingUpstream('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 20\r\n\r\nok');
       await router.state.apps.create('liar');
       await router.state.routes.set({ app: 'liar', upstreams: [liar.address] });
@@ -481,7 +481,7 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
     });
 
     // Forwarded as HTTP/1.0, so the app frames its answer as an HTTP/1.0 client can read it (never chunked).
-    it('an HTTP/1.0 client gets its response and a closed connection, or keep-alive when it asks and the app sends a length', async () => {
+    builtinOnly('nginx speaks HTTP/1.1 to apps, whatever the client speaks')('an HTTP/1.0 client gets its response and a closed connection, or keep-alive when it asks and the app sends a length', async () => {
       const up = await upstream((req, res) => {
         const text = `seen as ${req.httpVersion}`;
         res.setHeader('content-length', text.length);
@@ -519,14 +519,14 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
       expect(reply.body).to.include('The app did not answer in time.');
     });
 
-    it('a client that never finishes its head is disconnected (slowloris)', async () => {
+    builtinOnly('timeouts passed in-process; nginx has client_header_timeout 10s')('a client that never finishes its head is disconnected (slowloris)', async () => {
       const quick = await startExtraRouter({ timeouts: { headerMs: 300 } });
       const client = await rawClient(quick.port);
       client.socket.write('GET / HTTP/1.1\r\nHost: a');
       expect(await client.closedWithin(3000)).to.equal(true);
     });
 
-    it('a request body that stalls lets go of the app connection', async () => {
+    builtinOnly('timeouts passed in-process; nginx has client_body_timeout 30s')('a request body that stalls lets go of the app connection', async () => {
       const quick = await startExtraRouter({ timeouts: { bodyIdleMs: 300 } });
       let upstreamClosed = false;
       const server = net.createServer((socket) => {
@@ -547,7 +547,7 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
   });
 
   describe('hooks', () => {
-    it('every request is reported once it is over: app, status, bytes, upstream and request id', async () => {
+    builtinOnly('the onRequestDone hook is in-process; nginx\'s lines reach pier logs (nginx-plane.test.ts)')('every request is reported once it is over: app, status, bytes, upstream and request id', async () => {
       const up = await upstream((_req, res) => res.end('counted'));
       await deploy('logged', [up.address]);
       done.length = 0;
@@ -561,7 +561,7 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
       expect(missing).to.include({ app: undefined, status: 404, upstream: undefined });
     });
 
-    it('a per-app policy can answer instead of the app (maintenance mode)', async () => {
+    builtinOnly('the policy hook is in-process; maintenance mode on nginx is in nginx-plane.test.ts')('a per-app policy can answer instead of the app (maintenance mode)', async () => {
       const up = await upstream((_req, res) => res.end('app'));
       const guarded = await startExtraRouter({
         policy: (app) => (app === 'closed' ? { status: 503, headers: { 'retry-after': '120' }, body: 'down for maintenance' } : undefined),

@@ -63,11 +63,11 @@ describe('router TLS: certificates, SNI, https-only, HSTS', function () {
 
   const httpsPort = () => pier.settings.httpsPort;
 
-  /** GET over HTTPS to the router with SNI `host`, trusting only the test CA. */
-  function httpsGet(host: string, pathname = '/'): Promise<TlsReply> {
+  /** GET (or a POST of `body`) over HTTPS to the router with SNI `host`, trusting only the test CA. */
+  function httpsGet(host: string, pathname = '/', body?: Buffer): Promise<TlsReply> {
     return new Promise((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', port: httpsPort(), servername: host, headers: { host }, path: pathname, ca: ca.caPem, agent: false },
+        { host: '127.0.0.1', port: httpsPort(), servername: host, headers: { host }, path: pathname, ca: ca.caPem, agent: false, method: body ? 'POST' : 'GET' },
         (res) => {
           const socket = res.socket as tls.TLSSocket;
           const cert = socket.getPeerCertificate();
@@ -81,7 +81,7 @@ describe('router TLS: certificates, SNI, https-only, HSTS', function () {
       );
       req.setTimeout(5000, () => req.destroy(new Error(`no HTTPS answer within 5 s for ${host}`)));
       req.on('error', reject);
-      req.end();
+      req.end(body);
     });
   }
 
@@ -169,6 +169,74 @@ describe('router TLS: certificates, SNI, https-only, HSTS', function () {
     expect(blogHttp.status).to.equal(200);
     expect(blogHttp.headers['strict-transport-security']).to.equal(undefined);
     expect((await httpsGet('blog.localhost')).headers['strict-transport-security']).to.equal(undefined);
+  });
+
+  it("the router's own pages over HTTPS carry HSTS too (maintenance, 413), and never over plain HTTP", async () => {
+    const cli = async (args: string[]) => {
+      const done = await pier.cli(args);
+      expect(done.code, done.stderr).to.equal(0);
+    };
+    await cli(['maintenance:on', 'shop']);
+    const down = await waitFor(() => httpsGet('shop.localhost'), (r) => r.status === 503, 'the maintenance page over HTTPS', 2000);
+    expect(down.body).to.contain('down for maintenance');
+    expect(down.headers['strict-transport-security']).to.equal('max-age=600');
+    // Maintenance is answered before the https-only redirect: over plain HTTP, the same page without HSTS.
+    const plain = await get(pier.settings.httpPort, 'shop.localhost');
+    expect(plain.status).to.equal(503);
+    expect(plain.headers['strict-transport-security']).to.equal(undefined);
+    await cli(['maintenance:off', 'shop']);
+
+    await cli(['proxy:set', 'shop', 'max-body-size', '1k']);
+    const tooLarge = await waitFor(() => httpsGet('shop.localhost', '/', Buffer.alloc(2048)), (r) => r.status === 413, 'the 413 page over HTTPS', 2000);
+    expect(tooLarge.body).to.contain('(1 KB)');
+    expect(tooLarge.headers['strict-transport-security']).to.equal('max-age=600');
+    await cli(['proxy:set', 'shop', 'max-body-size']);
+    // An app without hsts gets none on its pages either.
+    await cli(['maintenance:on', 'blog']);
+    const blog = await waitFor(() => httpsGet('blog.localhost'), (r) => r.status === 503, 'the blog maintenance page', 2000);
+    expect(blog.headers['strict-transport-security']).to.equal(undefined);
+    await cli(['maintenance:off', 'blog']);
+    expect((await waitFor(() => httpsGet('shop.localhost'), (r) => r.status === 200, 'shop served again', 2000)).headers['strict-transport-security']).to.equal('max-age=600');
+  });
+
+  it('negotiates http/1.1 by ALPN with a client that offers h2 first, and resumes TLS sessions', async () => {
+    const alpn = (offered: string[]) =>
+      new Promise<string | false>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: httpsPort(), servername: 'blog.localhost', ca: ca.caPem, ALPNProtocols: offered }, () => {
+          resolve(socket.alpnProtocol ?? false);
+          socket.destroy();
+        });
+        socket.setTimeout(5000, () => socket.destroy(new Error('handshake timed out')));
+        socket.on('error', reject);
+      });
+    expect(await alpn(['h2', 'http/1.1'])).to.equal('http/1.1');
+    await alpn(['h2']).then(
+      (protocol) => expect.fail(`an h2-only client negotiated ${protocol}`),
+      (err: NodeJS.ErrnoException) => expect(err.code).to.equal('ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL'),
+    );
+
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const session = await new Promise<Buffer>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: httpsPort(), servername: 'blog.localhost', ca: ca.caPem, maxVersion: version });
+        // TLS 1.3 sends its ticket after the handshake; a request makes sure it has arrived.
+        socket.once('session', (s: Buffer) => {
+          resolve(s);
+          socket.destroy();
+        });
+        socket.once('secureConnect', () => socket.write('GET / HTTP/1.1\r\nhost: blog.localhost\r\n\r\n'));
+        socket.setTimeout(5000, () => socket.destroy(new Error(`no ${version} session ticket within 5 s`)));
+        socket.on('error', reject);
+      });
+      const reused = await new Promise<boolean>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: httpsPort(), servername: 'blog.localhost', ca: ca.caPem, maxVersion: version, session }, () => {
+          resolve(socket.isSessionReused());
+          socket.destroy();
+        });
+        socket.setTimeout(5000, () => socket.destroy(new Error('handshake timed out')));
+        socket.on('error', reject);
+      });
+      expect(reused, `${version} session resumed`).to.equal(true);
+    }
   });
 
   it('refuses an expired, a mismatched or an unreadable pair with exit 1 and a reason, keeping the certificate served', async () => {

@@ -45,6 +45,12 @@ describe('router pages', () => {
     expect(raw).to.include('down for maintenance').and.not.include('no running web process');
   });
 
+  it('a page over HTTPS carries the Strict-Transport-Security it is given, and none without', () => {
+    const raw = BUILTIN_PAGES.response('maintenance', request({ retryAfterSec: 60 }), { close: false, head: false, hsts: 'max-age=600' }).toString();
+    expect(raw).to.match(/^HTTP\/1\.1 503 Down for Maintenance\r\n/).and.include('\r\nstrict-transport-security: max-age=600\r\n');
+    expect(response(404)).to.not.include('strict-transport-security');
+  });
+
   it('413, 431 and 504 name the limit in force for the app', () => {
     const settings = effectiveProxySettings({ 'max-body-size': '2m', 'max-header-size': '8k', 'response-timeout': '1500ms' }, {});
     expect(response(413, { settings })).to.match(/^HTTP\/1\.1 413 Content Too Large\r\n/).and.include('(2 MB)');

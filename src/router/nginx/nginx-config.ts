@@ -3,6 +3,7 @@ import Handlebars from 'handlebars';
 import { projectRoot } from '../../paths.js';
 import { nameCovers } from '../../certificates.js';
 import type { ProxySettings } from '../../proxy-settings.js';
+import { DEFAULT_TIMEOUTS } from '../client-connection.js';
 import type { Pages, PageName } from '../pages.js';
 import type { AppSnapshot } from '../route-table.js';
 
@@ -182,6 +183,8 @@ export function renderMain(templates: NginxTemplates, pages: Pages, layout: Plan
     accessLog: layout.accessLog ?? false,
     trustedProxies: layout.trustedProxies,
     maxHeaderBytes: view.settings.maxHeaderBytes,
+    clientHeaderTimeoutSec: Math.ceil(DEFAULT_TIMEOUTS.headerMs / 1000),
+    clientBodyTimeoutSec: Math.ceil(DEFAULT_TIMEOUTS.bodyIdleMs / 1000),
     idleTimeoutSec: Math.ceil(view.settings.idleTimeoutMs / 1000),
     pages: pageLocations(pages, undefined, view.settings, '    '),
     apps: view.apps,
