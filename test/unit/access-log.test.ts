@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { AccessLog, accessLogLine } from '../../src/router/access-log.js';
 import type { RequestDone } from '../../src/router/client-connection.js';
-import type { AccessLogEntry } from '../../src/state/event-store.js';
+import type { AccessLogBatch } from '../../src/state/event-store.js';
 
 const request = (i: number, app = 'shop'): RequestDone => ({
   app,
@@ -16,6 +16,23 @@ const request = (i: number, app = 'shop'): RequestDone => ({
   upstream: '172.18.0.5:5000',
   requestId: `req-${i}`,
 });
+
+interface Entry {
+  app: string;
+  time: string;
+  line: string;
+}
+
+/** The lines of one write, as `pier logs` reads them back: "<time> <line>" records of each app. */
+const entries = (batches: AccessLogBatch[]): Entry[] =>
+  batches.flatMap(({ app, bytes, ends }) =>
+    ends.map((end, i) => {
+      const record = bytes.toString('utf8', i === 0 ? 0 : ends[i - 1], end);
+      expect(record.endsWith('\n')).to.equal(true);
+      const space = record.indexOf(' ');
+      return { app, time: record.slice(0, space), line: record.slice(space + 1, -1) };
+    }),
+  );
 
 /** A logger whose lines the test reads. */
 function capturedLogger() {
@@ -46,9 +63,32 @@ describe('router access log', () => {
     expect(JSON.parse(accessLogLine({ ...request(2), status: 502, upstream: undefined })).upstream).to.equal(null);
   });
 
+  it('a line is exactly what JSON.stringify writes of the request, whatever its strings hold', () => {
+    const awkward = ['plain', 'q="x"', 'back\\slash', 'tab\there', 'nul\u0000bell\u0007us\u001f', 'del\u007f', 'latin1 \u00e9\u00ff', 'lone \ud800 surrogate', 'pair \ud83d\ude00', ''];
+    for (const s of awkward) {
+      const d: RequestDone = { ...request(1), host: s, method: s, path: s, upstream: s, requestId: s };
+      const expected = JSON.stringify({ host: s, method: s, path: s, status: 200, bytes: 120, duration_ms: 3, upstream: s, request_id: s });
+      expect(accessLogLine(d), s).to.equal(expected);
+    }
+  });
+
+  it('each app\'s lines go to its own batch, in order, non-ASCII paths included', async () => {
+    const batches: Entry[][] = [];
+    const access = new AccessLog(async (written) => void batches.push(entries(written)), capturedLogger().log, { flushMs: 10_000 });
+    access.record({ ...request(1), path: '/caf\u00e9' });
+    access.record(request(2, 'blog'));
+    access.record({ ...request(3), path: '/\u00fcber' });
+    await access.close();
+    expect(batches.flat().map((e) => [e.app, JSON.parse(e.line).path])).to.deep.equal([
+      ['shop', '/caf\u00e9'],
+      ['shop', '/\u00fcber'],
+      ['blog', '/items/2?q="x"'],
+    ]);
+  });
+
   it('requests are written in batches, each batch once it is full or after the flush interval', async () => {
-    const batches: AccessLogEntry[][] = [];
-    const access = new AccessLog(async (entries) => void batches.push(entries), capturedLogger().log, { flushMs: 50, batchLines: 3 });
+    const batches: Entry[][] = [];
+    const access = new AccessLog(async (written) => void batches.push(entries(written)), capturedLogger().log, { flushMs: 50, batchLines: 3 });
     for (let i = 0; i < 4; i++) access.record(request(i));
     expect(batches.map((b) => b.length)).to.deep.equal([3]);
     await tick(120);
@@ -60,8 +100,8 @@ describe('router access log', () => {
   });
 
   it('requests for hosts no app owns are left out', async () => {
-    const batches: AccessLogEntry[][] = [];
-    const access = new AccessLog(async (entries) => void batches.push(entries), capturedLogger().log, { flushMs: 10_000 });
+    const batches: Entry[][] = [];
+    const access = new AccessLog(async (written) => void batches.push(entries(written)), capturedLogger().log, { flushMs: 10_000 });
     access.record({ ...request(1), app: undefined });
     access.record(request(2));
     await access.close();
@@ -70,11 +110,11 @@ describe('router access log', () => {
 
   it('while a write is slow, one batch is in flight, lines beyond the cap are dropped, and the drop is logged once, then counted', async () => {
     let release: () => void = () => undefined;
-    const batches: AccessLogEntry[][] = [];
+    const batches: Entry[][] = [];
     const { log, lines } = capturedLogger();
     const access = new AccessLog(
-      (entries) => {
-        batches.push(entries);
+      (written) => {
+        batches.push(entries(written));
         return new Promise<void>((r) => (release = r));
       },
       log,
@@ -94,12 +134,12 @@ describe('router access log', () => {
 
   it('a failed write drops its batch and the log keeps going', async () => {
     let fail = true;
-    const written: AccessLogEntry[] = [];
+    const written: Entry[] = [];
     const { log, lines } = capturedLogger();
     const access = new AccessLog(
-      async (entries) => {
+      async (batches) => {
         if (fail) throw new Error('Connection is closed.');
-        written.push(...entries);
+        written.push(...entries(batches));
       },
       log,
       { flushMs: 10_000, batchLines: 2 },
