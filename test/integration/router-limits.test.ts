@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { ProxyKey } from '../../src/proxy-settings.js';
-import { close, get, listen, waitFor } from '../helpers/http.js';
+import { get, listen, waitFor } from '../helpers/http.js';
+import { TestResources } from '../helpers/test-resources.js';
 import { connect, ResponseReader } from '../helpers/raw-http.js';
 import { testRedisUrl, uniqueInstance } from '../helpers/redis.js';
 import { startRouter, type RunningRouter } from '../helpers/router.js';
@@ -19,19 +19,14 @@ describe('router limits, timeouts, load balancing and Via (real Redis, loopback 
   this.timeout(60_000);
 
   let router: RunningRouter;
-  let servers: net.Server[] = [];
-  let sockets: net.Socket[] = [];
+  const held = new TestResources();
+  const { servers, sockets } = held;
 
   before(async () => {
     router = await startRouter(testRedisUrl, uniqueInstance('rl'));
   });
 
-  afterEach(async () => {
-    for (const socket of sockets) socket.destroy();
-    sockets = [];
-    await Promise.all(servers.map(close));
-    servers = [];
-  });
+  afterEach(() => held.release());
 
   after(async () => {
     if (router) await router.stop();

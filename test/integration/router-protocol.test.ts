@@ -5,6 +5,7 @@ import net from 'node:net';
 import type { RequestDone } from '../../src/router/client-connection.js';
 import type { RouterSettings } from '../../src/router/router.js';
 import { close, get, listen, waitFor } from '../helpers/http.js';
+import { TestResources } from '../helpers/test-resources.js';
 import { connect, ResponseReader } from '../helpers/raw-http.js';
 import { testRedisUrl, uniqueInstance } from '../helpers/redis.js';
 import { builtinOnly, startRouter, type RunningRouter } from '../helpers/router.js';
@@ -21,9 +22,8 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
   this.timeout(60_000);
 
   let router: RunningRouter;
-  let servers: net.Server[] = [];
-  let sockets: net.Socket[] = [];
-  let extraRouters: RunningRouter[] = [];
+  const held = new TestResources();
+  const { servers, sockets, routers: extraRouters } = held;
   const done: RequestDone[] = [];
 
   /** Starts a Node upstream; every request is recorded and answered by `handler`. */
@@ -63,14 +63,7 @@ describe('router data plane protocol (real Redis, loopback HTTP)', function () {
     router = await startRouter(testRedisUrl, uniqueInstance('rp'), 'localhost', { onRequestDone: (d) => done.push(d) });
   });
 
-  afterEach(async () => {
-    for (const socket of sockets) socket.destroy();
-    sockets = [];
-    await Promise.all(servers.map(close));
-    servers = [];
-    await Promise.all(extraRouters.map((r) => r.stop()));
-    extraRouters = [];
-  });
+  afterEach(() => held.release());
 
   after(async () => {
     if (router) await router.stop();

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import http from 'node:http';
 import net from 'node:net';
 import { createState } from '../../src/state/index.js';
-import { close, closedPort, get, listen, waitFor, type Reply } from '../helpers/http.js';
+import { closedPort, get, listen, waitFor, type Reply } from '../helpers/http.js';
+import { TestResources } from '../helpers/test-resources.js';
 import { testRedisUrl, uniqueInstance } from '../helpers/redis.js';
 import { startRouter, type RunningRouter } from '../helpers/router.js';
 
@@ -21,10 +22,8 @@ describe('router (real Redis, real HTTP)', function () {
 
   const instance = uniqueInstance('rt');
   let router: RunningRouter;
-  let servers: net.Server[] = [];
-  let sockets: net.Socket[] = [];
-  let agents: http.Agent[] = [];
-  let extraRouters: RunningRouter[] = [];
+  const held = new TestResources();
+  const { servers, sockets, agents, routers: extraRouters } = held;
 
   /** A Node upstream answering every request with `status` and `body`. */
   async function upstream(body: string, status = 200): Promise<Upstream> {
@@ -80,16 +79,7 @@ describe('router (real Redis, real HTTP)', function () {
     router = await startRouter(testRedisUrl, instance);
   });
 
-  afterEach(async () => {
-    for (const agent of agents) agent.destroy();
-    agents = [];
-    for (const socket of sockets) socket.destroy();
-    sockets = [];
-    await Promise.all(servers.map(close));
-    servers = [];
-    await Promise.all(extraRouters.map((r) => r.stop()));
-    extraRouters = [];
-  });
+  afterEach(() => held.release());
 
   after(async () => {
     if (router) await router.stop();
