@@ -11,6 +11,9 @@ import type { Scheduler, ProgressFn } from '../scheduler/scheduler.js';
 import type { State } from '../state/index.js';
 import { HttpError } from './http-utils.js';
 
+/** How long a destroy waits for a router to drop the app's route (none may run: an API-only daemon). */
+const FORGET_ROUTE_TIMEOUT_MS = 5_000;
+
 export interface AppInfo {
   name: string;
   createdAt: string;
@@ -83,6 +86,8 @@ export class AppService {
       await this.state.domains.removeAll(name);
       await this.state.apps.destroy(name, await this.state.builds.ids(name));
       await this.state.routes.remove(name);
+      // Its host names answer 404 once the command returns, not 503 until a router hears of it.
+      await this.state.routes.waitForgotten(name, FORGET_ROUTE_TIMEOUT_MS);
       // Under the lock is safe here: the app is gone, so nothing a handler asks for can wait on it.
       await this.plugins.emit('app-destroyed', { app: name });
       return removeVolumes ? { keptVolumes: [], removedVolumes: volumes } : { keptVolumes: volumes, removedVolumes: [] };

@@ -69,7 +69,6 @@ export class DataPlanes {
 
   /** Tells deploys waiting to stop old instances which upstreams are served. */
   private applied(app: string, upstreams: readonly string[] | undefined): void {
-    if (!upstreams) return;
     this.deps.state.routes.applied(app, upstreams).catch((err: unknown) => this.deps.log.warn({ err, app }, 'could not record the route as served'));
   }
 

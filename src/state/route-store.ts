@@ -8,7 +8,9 @@ export interface Route {
 }
 
 const APPLIED_POLL_MS = 20;
-const upstreamsKey = (upstreams: readonly string[]) => JSON.stringify([...upstreams].sort());
+/** What routes-applied holds for an app: its upstreams, or GONE once a router serves no route for it. */
+const GONE = 'gone';
+const appliedValue = (upstreams: readonly string[] | undefined) => (upstreams ? JSON.stringify([...upstreams].sort()) : GONE);
 
 export class RouteStore {
   constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
@@ -32,23 +34,36 @@ export class RouteStore {
     return routes.filter((r): r is Route => r !== undefined);
   }
 
-  /** A router serves these upstreams for the app (for a data plane that reloads, once the reload is complete). */
-  async applied(app: string, upstreams: readonly string[]): Promise<void> {
-    await this.redis.hset(this.keys.routesApplied, app, upstreamsKey(upstreams));
+  /**
+   * A router serves these upstreams for the app (for a data plane that reloads, once the reload is complete);
+   * `undefined`: it serves no route for the app, which is gone.
+   */
+  async applied(app: string, upstreams: readonly string[] | undefined): Promise<void> {
+    await this.redis.hset(this.keys.routesApplied, app, appliedValue(upstreams));
   }
 
   /**
    * Resolves true once a router serves exactly these upstreams for the app, false after `timeoutMs` (no router
    * runs, or its data plane refused the change): a deploy waits for it before stopping old instances.
    */
-  async waitApplied(app: string, upstreams: readonly string[], timeoutMs: number): Promise<boolean> {
-    const want = upstreamsKey(upstreams);
+  async waitApplied(app: string, upstreams: readonly string[] | undefined, timeoutMs: number): Promise<boolean> {
+    const want = appliedValue(upstreams);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if ((await this.redis.hget(this.keys.routesApplied, app)) === want) return true;
       if (Date.now() >= deadline) return false;
       await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));
     }
+  }
+
+  /**
+   * Resolves true once a router has dropped a destroyed app's route (its host names answer 404), false after
+   * `timeoutMs`; the mark is then removed, so a new app of the same name starts clean.
+   */
+  async waitForgotten(app: string, timeoutMs: number): Promise<boolean> {
+    const forgotten = await this.waitApplied(app, undefined, timeoutMs);
+    await this.redis.hdel(this.keys.routesApplied, app);
+    return forgotten;
   }
 
   /** Calls `onChange(app)` whenever an app's route changes. `subscriber` becomes a subscriber connection. */
