@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -93,6 +94,7 @@ export class DataPlanes {
   }
 
   private async sync(): Promise<void> {
+    let failure: string | undefined;
     try {
       this.wanted = await this.deps.state.proxy.plane();
       if (this.wanted === this.serving) {
@@ -100,9 +102,10 @@ export class DataPlanes {
       } else if (this.wanted === 'nginx') await this.toNginx();
       else await this.toBuiltin();
     } catch (err) {
-      this.deps.log.error({ problem: (err as Error).message, wanted: this.wanted, serving: this.serving }, 'data plane switch failed');
+      failure = (err as Error).message;
+      this.deps.log.error({ problem: failure, wanted: this.wanted, serving: this.serving }, 'data plane switch failed');
     }
-    await this.report();
+    await this.report(failure);
   }
 
   private async toNginx(): Promise<void> {
@@ -268,8 +271,13 @@ export async function startDataPlanes({ state, table, router, pages, plugins, se
         log,
         onExit: () => planes.nginxExited(),
       }),
-    nginxUnavailable: async () =>
-      (await state.plugins.switches())[NGINX_PLUGIN] === 'disabled' ? `the ${NGINX_PLUGIN} plugin is disabled; enable it (pier plugins:enable ${NGINX_PLUGIN}) or keep the built-in router (pier proxy:type builtin)` : undefined,
+    nginxUnavailable: async () => {
+      // A cluster worker's listener is the primary's, handed out connection by connection: there is no socket to give nginx.
+      if (cluster.isWorker) {
+        return `nginx runs worker processes of its own, so the nginx plane needs PIER_ROUTER_WORKERS=1 (it is ${settings.routerWorkers}): set PIER_ROUTER_WORKERS=1 in the daemon's settings and restart it, or keep the built-in router (pier proxy:type builtin)`;
+      }
+      return (await state.plugins.switches())[NGINX_PLUGIN] === 'disabled' ? `the ${NGINX_PLUGIN} plugin is disabled; enable it (pier plugins:enable ${NGINX_PLUGIN}) or keep the built-in router (pier proxy:type builtin)` : undefined;
+    },
   });
   await planes.start();
   return planes;

@@ -304,4 +304,14 @@ describe('PIER_ROUTER_WORKERS in a whole pier daemon', function () {
     expect(reply.body.trim()).to.equal('hello from web.1');
     expect(await logged(pier, 'workers-demo', 'test-req-workers')).to.include({ path: '/', status: 200 });
   });
+
+  it('proxy:type nginx is refused with the setting to change, and the workers keep serving', async () => {
+    const switched = await pier.cli(['proxy:type', 'nginx']);
+    expect(switched.code).to.equal(1);
+    expect(switched.stderr).to.contain('needs PIER_ROUTER_WORKERS=1 (it is 2)');
+    expect(switched.stderr).to.contain('The built-in router keeps serving');
+    expect((await get(pier.settings.httpPort, `workers-demo.${pier.settings.domain}`, { agent: false })).body.trim()).to.equal('hello from web.1');
+    const report = JSON.parse((await pier.cli(['proxy:type', '--json'])).stdout) as { type: string };
+    expect(report.type, 'the refused switch is not kept').to.equal('builtin');
+  });
 });

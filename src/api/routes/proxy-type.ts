@@ -40,6 +40,8 @@ export function proxyTypeRoutes({ state }: ApiDeps): Route[] {
         await state.proxy.setPlane(type);
         const status = await settled(state, type, since);
         if (status && status.serving !== type) {
+          // A refused switch changes nothing: the next router start must not try it again.
+          await state.proxy.setPlane(status.serving);
           throw new UserError(`The switch to ${type} failed: ${status.error ?? 'see the daemon log'}. ${status.serving === 'builtin' ? 'The built-in router' : 'nginx'} keeps serving.`);
         }
         sendJson(res, 200, { type, status });
