@@ -30,6 +30,7 @@ import { ReleaseService } from './release/release-service.js';
 import { ResourceService } from './release/resource-service.js';
 import { StorageService } from './release/storage-service.js';
 import { AppUrls } from './router/app-urls.js';
+import { AppTemplateChecker } from './router/nginx/template-check.js';
 import { startRouterRole } from './router/router-role.js';
 import { startRouterWorkers } from './router/router-workers.js';
 import { watchContainerEvents } from './scheduler/docker-events.js';
@@ -149,7 +150,7 @@ export async function startDaemon(settings: Settings, roles: Role[] = ALL_ROLES,
       const queue = createBuildQueue(connection(), prefix);
       closers.push(() => queue.close());
       const oneOffs = new OneOffService(state, scheduler, log);
-      const server = createApiServer({ state, apps, releases, processes, oneOffs, resources: new ResourceService(state, scheduler, processes, releases, log), storage: new StorageService(state, scheduler, processes, log), logs: new LogService(state, scheduler), plugins, sourcesDir: settings.sourcesDir, initialDomain: settings.domain, builds: new BuildService(state, queue), sources: new DeploySources(settings.sourcesDir, settings.caBundle), git, hookToken, log });
+      const server = createApiServer({ state, apps, releases, processes, oneOffs, resources: new ResourceService(state, scheduler, processes, releases, log), storage: new StorageService(state, scheduler, processes, log), logs: new LogService(state, scheduler), plugins, sourcesDir: settings.sourcesDir, initialDomain: settings.domain, builds: new BuildService(state, queue), sources: new DeploySources(settings.sourcesDir, settings.caBundle), git, hookToken, log, nginxTemplates: new AppTemplateChecker({ state, settings, log }) });
       await listen(server, settings.apiPort);
       closers.push(
         () =>

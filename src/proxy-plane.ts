@@ -8,6 +8,9 @@ import { z } from 'zod';
 export const DATA_PLANES = ['builtin', 'nginx'] as const;
 export type DataPlane = (typeof DATA_PLANES)[number];
 
+/** The data plane's key in `proxy:set --global` and `proxy:report`: global only, not one of the router's per-app settings. */
+export const PLANE_KEY = 'type';
+
 export const dataPlaneSchema = z.enum(DATA_PLANES, { errorMap: () => ({ message: `the proxy type is one of: ${DATA_PLANES.join(', ')}` }) });
 
 /** What the router role reports about the plane it serves with, for `pier proxy:type`. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLANE_KEY, type DataPlane } from './proxy-plane.js';
 import { MAX_HEAD_BYTES } from './router/http-head.js';
 
 /*
@@ -101,14 +102,17 @@ export function parseProxyValue<K extends ProxyKey>(name: K, raw: string): Proxy
   return def.parse(raw, issue) as ProxySettings[(typeof PROXY_KEYS)[K]['field']];
 }
 
-export const proxyKeySchema = z.string().refine((k): k is ProxyKey => k in PROXY_KEYS, (k) => ({
-  message: `"${k}" is not a proxy setting; the settings are: ${PROXY_KEY_NAMES.join(', ')}`,
+export const proxyKeySchema = z.string().refine((k): k is ProxyKey => Object.hasOwn(PROXY_KEYS, k), (k) => ({
+  message:
+    k === PLANE_KEY
+      ? `${PLANE_KEY} is a global setting, the data plane serving every app: pier proxy:set --global ${PLANE_KEY} builtin|nginx (or PUT /api/proxy/type)`
+      : `"${k}" is not a proxy setting; the settings are: ${PROXY_KEY_NAMES.join(', ')}, and --global ${PLANE_KEY}`,
 }));
 
 /** A key and value as `proxy:set` takes them, checked together. */
 export const proxySettingSchema = z.object({ key: proxyKeySchema, value: z.string() }).superRefine((s, ctx) => {
   // zod runs this even when the key was refused; that issue is the one to report.
-  if (!(s.key in PROXY_KEYS)) return;
+  if (!Object.hasOwn(PROXY_KEYS, s.key)) return;
   try {
     parseProxyValue(s.key as ProxyKey, s.value);
   } catch (err) {
@@ -143,14 +147,23 @@ function firstParsed(name: ProxyKey, candidates: (string | undefined)[]): unknow
 
 export const DEFAULT_PROXY_SETTINGS: ProxySettings = effectiveProxySettings({}, {});
 
-/** Where each key's value comes from, for `proxy:report`. */
-export function proxyReport(app: RawProxySettings, global: RawProxySettings): { key: ProxyKey; value: string; source: 'app' | 'global' | 'default'; help: string }[] {
-  return PROXY_KEY_NAMES.map((name) => {
+export interface ProxyReportRow {
+  key: ProxyKey | typeof PLANE_KEY;
+  value: string;
+  source: 'app' | 'global' | 'default';
+  help: string;
+}
+
+/** Where each key's value comes from, for `proxy:report`; the data plane (`plane`, global only) last. */
+export function proxyReport(app: RawProxySettings, global: RawProxySettings, plane: DataPlane): ProxyReportRow[] {
+  const rows = PROXY_KEY_NAMES.map((name): ProxyReportRow => {
     const def = PROXY_KEYS[name];
     if (app[name] !== undefined) return { key: name, value: app[name]!, source: 'app', help: def.help };
     if (global[name] !== undefined) return { key: name, value: global[name]!, source: 'global', help: def.help };
     return { key: name, value: def.default, source: 'default', help: def.help };
   });
+  const help = 'the data plane serving HTTP and HTTPS for every app: builtin (Pier\'s router) or nginx (the nginx-proxy plugin); set with --global only';
+  return [...rows, { key: PLANE_KEY, value: plane, source: plane === 'builtin' ? 'default' : 'global', help }];
 }
 
 /** Maintenance mode's Retry-After: a minute by default, long enough for a deploy or a migration, short enough that clients come back soon after. */

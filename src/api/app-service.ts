@@ -86,8 +86,9 @@ export class AppService {
       await this.state.domains.removeAll(name);
       await this.state.apps.destroy(name, await this.state.builds.ids(name));
       await this.state.routes.remove(name);
-      // Its host names answer 404 once the command returns, not 503 until a router hears of it.
-      await this.state.routes.waitForgotten(name, FORGET_ROUTE_TIMEOUT_MS);
+      // Its host names answer 404 once the command returns, not 503 until a router hears of it. Whatever nginx
+      // thinks of the configuration without the app, the app is gone: the outcome changes nothing here.
+      await this.state.routes.served(FORGET_ROUTE_TIMEOUT_MS);
       // Under the lock is safe here: the app is gone, so nothing a handler asks for can wait on it.
       await this.plugins.emit('app-destroyed', { app: name });
       return removeVolumes ? { keptVolumes: [], removedVolumes: volumes } : { keptVolumes: volumes, removedVolumes: [] };

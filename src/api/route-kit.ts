@@ -9,6 +9,7 @@ import type { OneOffService } from '../release/one-off-service.js';
 import type { ProcessService } from '../release/process-service.js';
 import type { ReleaseService } from '../release/release-service.js';
 import type { ResourceService } from '../release/resource-service.js';
+import type { AppTemplateChecker } from '../router/nginx/template-check.js';
 import type { StorageService } from '../release/storage-service.js';
 import type { State } from '../state/index.js';
 import { appNameSchema } from '../validation.js';
@@ -26,6 +27,8 @@ export interface ApiDeps {
   storage: StorageService;
   logs: LogService;
   plugins: PluginHost;
+  /** proxy:template: an app's own nginx template, checked with nginx -t before it is stored. */
+  nginxTemplates: AppTemplateChecker;
   /** Where sources of builds wait for the worker (PIER_HOME/sources). */
   sourcesDir: string;
   /** PIER_DOMAIN: the global domain until domains:set-global changes it. */

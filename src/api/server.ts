@@ -16,6 +16,7 @@ import { pluginRoutes } from './routes/plugins.js';
 import { processRoutes } from './routes/processes.js';
 import { proxyRoutes } from './routes/proxy.js';
 import { proxyTypeRoutes } from './routes/proxy-type.js';
+import { proxyTemplateRoutes } from './routes/proxy-template.js';
 import { resourceRoutes } from './routes/resources.js';
 import { runRoutes } from './routes/run.js';
 import { storageRoutes } from './routes/storage.js';
@@ -32,7 +33,7 @@ const pushSchema = z.object({
 
 export function createApiServer(deps: ApiDeps): http.Server {
   const { state, log } = deps;
-  const routes: Route[] = [...appRoutes(deps), ...buildRoutes(deps), ...processRoutes(deps), ...domainRoutes(deps), ...certRoutes(deps), ...proxyRoutes(deps), ...proxyTypeRoutes(deps), ...logRoutes(deps), ...resourceRoutes(deps), ...storageRoutes(deps), ...runRoutes(deps), ...pluginRoutes(deps)];
+  const routes: Route[] = [...appRoutes(deps), ...buildRoutes(deps), ...processRoutes(deps), ...domainRoutes(deps), ...certRoutes(deps), ...proxyRoutes(deps), ...proxyTypeRoutes(deps), ...proxyTemplateRoutes(deps), ...logRoutes(deps), ...resourceRoutes(deps), ...storageRoutes(deps), ...runRoutes(deps), ...pluginRoutes(deps)];
 
   /** The pre-receive hook's call: queue a build and stream its log back, ending with the result. */
   const internalPush = async (req: http.IncomingMessage, res: http.ServerResponse) => {

@@ -12,6 +12,7 @@ import { addPluginCommands, registerPluginCommands } from './commands/plugins.js
 import { registerProcessCommands } from './commands/processes.js';
 import { registerProxyCommands } from './commands/proxy.js';
 import { registerProxyTypeCommands } from './commands/proxy-type.js';
+import { registerProxyTemplateCommands } from './commands/proxy-template.js';
 import { registerResourceCommands } from './commands/resources.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerStorageCommands } from './commands/storage.js';
@@ -29,7 +30,7 @@ const program = new Command('pier')
   .exitOverride();
 
 // Each group of commands lives in its own module under commands/.
-const groups = [registerAppCommands, registerBuildCommands, registerCertCommands, registerConfigCommands, registerDeployCommands, registerDomainCommands, registerLogCommands, registerPluginCommands, registerProcessCommands, registerProxyCommands, registerProxyTypeCommands, registerResourceCommands, registerRunCommands, registerStorageCommands, registerSystemCommands];
+const groups = [registerAppCommands, registerBuildCommands, registerCertCommands, registerConfigCommands, registerDeployCommands, registerDomainCommands, registerLogCommands, registerPluginCommands, registerProcessCommands, registerProxyCommands, registerProxyTypeCommands, registerProxyTemplateCommands, registerResourceCommands, registerRunCommands, registerStorageCommands, registerSystemCommands];
 for (const register of groups) {
   register(program);
 }

@@ -13,7 +13,7 @@ export interface AccessLogLimits {
 
 export const DEFAULT_ACCESS_LOG_LIMITS: AccessLogLimits = { flushMs: 200, batchLines: 500, maxQueued: 20_000 };
 
-/** Writes one batch (lines of any apps) in one round trip (state.events.appendAccessLog); rejects when it could not. */
+/** Writes one batch (lines of any apps) in one round trip (state.events.accessLogWriter()'s write); rejects when it could not. */
 export type AccessLogSink = (batches: AccessLogBatch[]) => Promise<void>;
 
 /**
@@ -23,8 +23,17 @@ export type AccessLogSink = (batches: AccessLogBatch[]) => Promise<void>;
  */
 export function accessLogLine(d: RequestDone): string {
   // A template, not an object stringified: a quarter cheaper, once per request.
-  return `{"host":${quoted(d.host)},"method":${quoted(d.method)},"path":${quoted(d.path)},"status":${d.status},"bytes":${d.bytes},"duration_ms":${d.durationMs},"upstream":${d.upstream === undefined ? 'null' : quoted(d.upstream)},"request_id":${quoted(d.requestId)}}`;
+  return `{"host":${quoted(cut(d.host))},"method":${quoted(cut(d.method))},"path":${quoted(cut(d.path))},"status":${d.status},"bytes":${d.bytes},"duration_ms":${d.durationMs},"upstream":${d.upstream === undefined ? 'null' : quoted(d.upstream)},"request_id":${quoted(d.requestId)}}`;
 }
+
+/**
+ * The longest host, method or path a line keeps, in characters (bytes: heads are latin1); a longer one is
+ * cut there and ends in `…`. The nginx plane's template cuts at this length too (renderMain passes it), so
+ * its syslog datagram stays small, and the line built here from its cut value comes out alike.
+ */
+export const MAX_LOGGED_FIELD = 1024;
+
+const cut = (s: string): string => (s.length > MAX_LOGGED_FIELD ? `${s.slice(0, MAX_LOGGED_FIELD)}…` : s);
 
 /** What JSON.stringify would escape in a string: quote, backslash, control characters, and (lone) surrogates. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;

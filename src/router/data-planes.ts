@@ -68,8 +68,15 @@ export class DataPlanes {
     else this.applied(app, this.deps.table.route(app)?.upstreams);
   }
 
+  /** Once the plane serves every change it was told of (changed()): why it refused some, if it did. */
+  async settled(): Promise<string | undefined> {
+    await this.switches;
+    return this.serving === 'nginx' ? this.nginx!.settled() : undefined;
+  }
+
   /** Tells deploys waiting to stop old instances which upstreams are served. */
   private applied(app: string, upstreams: readonly string[] | undefined): void {
+    if (!upstreams) return;
     this.deps.state.routes.applied(app, upstreams).catch((err: unknown) => this.deps.log.warn({ err, app }, 'could not record the route as served'));
   }
 
@@ -219,7 +226,7 @@ async function relisten(server: net.Server, port: number): Promise<void> {
 /** The plugin whose templates the nginx plane renders; disabling it keeps the built-in router. */
 export const NGINX_PLUGIN = 'nginx-proxy';
 /** Idle upstream connections per app and worker: at least the client concurrency a busy app sees (see bench/router). */
-const NGINX_KEEPALIVE = 256;
+export const NGINX_KEEPALIVE = 256;
 
 export interface StartPlanesDeps {
   state: State;
@@ -268,6 +275,7 @@ export async function startDataPlanes({ state, table, router, pages, plugins, se
         },
         binary: 'nginx',
         certificate: (app) => state.certs.get(app),
+        appTemplate: (app) => state.proxy.template(app),
         log,
         onExit: () => planes.nginxExited(),
       }),

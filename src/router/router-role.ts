@@ -28,10 +28,25 @@ export async function startRouterRole({ state, connection, settings, log, plugin
   const certificates = new TlsCertificates(state, table, log);
   const subscriber = connection();
   let planes: Awaited<ReturnType<typeof startDataPlanes>> | undefined;
-  await state.routes.watch(subscriber, (app) => {
-    table.refresh(app).then(() => planes?.changed(app), (err: unknown) => log.warn({ err, app }, 'route refresh failed'));
-    certificates.refresh(app).catch((err: unknown) => log.warn({ err, app }, 'certificate refresh failed'));
-  });
+  // Changes being read, for a barrier to wait on: refreshes run side by side and may finish out of order.
+  const refreshing = new Set<Promise<unknown>>();
+  const track = (work: Promise<unknown>) => {
+    refreshing.add(work);
+    void work.finally(() => refreshing.delete(work));
+  };
+  const acknowledge = async (seq: number) => {
+    await Promise.allSettled([...refreshing]);
+    const refused = await planes?.settled();
+    await state.routes.acknowledge(seq, refused ?? '');
+  };
+  await state.routes.watch(
+    subscriber,
+    (app) => {
+      track(table.refresh(app).then(() => planes?.changed(app), (err: unknown) => log.warn({ err, app }, 'route refresh failed')));
+      track(certificates.refresh(app).catch((err: unknown) => log.warn({ err, app }, 'certificate refresh failed')));
+    },
+    (seq) => acknowledge(seq).catch((err: unknown) => log.warn({ err, seq }, 'could not acknowledge the route changes')),
+  );
   await table.load();
   await certificates.load();
   // Operators' page templates are read once, here: edits take effect at the next router start.

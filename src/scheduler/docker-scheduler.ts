@@ -52,6 +52,8 @@ interface RouteServed {
 
 /** Bounded: a router that is down, or whose data plane refused the change, must not keep old instances forever. */
 const ROUTE_APPLIED_TIMEOUT_MS = 30_000;
+/** How long a deploy waits for a router to serve its switch, or refuse it, before going on (none may run). */
+const ROUTE_SERVED_TIMEOUT_MS = 10_000;
 
 const label = (c: Docker.ContainerInfo, key: string) => c.Labels[`pier.${key}`] ?? '';
 const instanceName = (c: Docker.ContainerInfo) => `${label(c, 'process')}.${label(c, 'index') || '1'}`;
@@ -81,7 +83,7 @@ export class DockerScheduler implements Scheduler {
       const count = ctx.formation.web!;
       const fresh = await this.startChecked(app, release, ctx, 'web', range(1, count), progress);
       const upstreams = fresh.map((s) => s.address);
-      await this.routes.set({ app, upstreams });
+      await this.switchRoute(app, upstreams, fresh);
       progress(count > 0 ? `Traffic switched to ${fresh.map((s) => s.name).join(', ')}` : 'web scaled to 0: the app answers 503');
       retire('web', true, { app, upstreams });
     }
@@ -94,6 +96,22 @@ export class DockerScheduler implements Scheduler {
       const gone = before.filter((c) => !(label(c, 'process') in ctx.formation)).map((c) => c.Id);
       this.retireLater(gone, ctx.settings.stopTimeoutSec, false);
     }
+  }
+
+  /**
+   * Points the app's route at the new web instances. A data plane that refuses the configuration (nginx -t)
+   * keeps serving the old ones: the route goes back, the new instances go, and the deploy fails as a failed
+   * health check does, with nginx's reason.
+   */
+  private async switchRoute(app: string, upstreams: string[], fresh: Started[]): Promise<void> {
+    const previous = await this.routes.get(app);
+    await this.routes.set({ app, upstreams });
+    const outcome = await this.routes.served(ROUTE_SERVED_TIMEOUT_MS);
+    if (outcome.served !== false) return;
+    if (previous) await this.routes.set(previous);
+    else await this.routes.remove(app);
+    await Promise.all(fresh.map((s) => s.container.remove({ force: true }).catch(() => undefined)));
+    throw new DeployError(`nginx refused the configuration with the new instances (${outcome.error}); the previous release keeps serving. Fix what nginx names (pier proxy:type shows it), then deploy again.`);
   }
 
   async scale(app: string, release: Release, ctx: RunContext, progress: ProgressFn): Promise<void> {

@@ -45,7 +45,7 @@ export class AppStore {
     return [
       k.app(name), k.config(name), k.builder(name), k.formation(name), k.processSettings(name), k.events(name),
       k.storage(name), k.releases(name), k.releaseSeq(name), k.builds(name), k.route(name), k.proxy(name),
-      k.cert(name),
+      k.cert(name), k.proxyTemplate(name),
       k.maintenance(name),
       k.accessLog(name),
     ];

@@ -32,10 +32,13 @@ export function keyspace(instance: string) {
     proxy: (name: string) => `${p}proxy:${name}`,
     proxyGlobal: `${p}proxy-global`,
     proxyPlaneStatus: `${p}proxy-plane-status`,
+    proxyTemplate: (name: string) => `${p}proxy-template:${name}`,
     cert: (name: string) => `${p}cert:${name}`,
     maintenance: (name: string) => `${p}maintenance:${name}`,
     routesChannel: `${p}routes`,
     routesApplied: `${p}routes-applied`,
+    routesBarrier: `${p}routes-barrier`,
+    routesAck: `${p}routes-ack`,
     lock: (name: string, kind: string) => `${p}lock:${kind}:${name}`,
     queuePrefix: `${p}bull`,
   };

@@ -46,6 +46,22 @@ export class ProxySettingsStore {
     await this.redis.set(this.keys.proxyPlaneStatus, JSON.stringify(status));
   }
 
+  /** The app's own nginx template (`proxy:template`), or undefined when the built-in one renders it. */
+  async template(app: string): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.proxyTemplate(app))) ?? undefined;
+  }
+
+  /** Stores an already validated template; routers re-render the app at once. */
+  async setTemplate(app: string, source: string): Promise<void> {
+    await this.redis.multi().set(this.keys.proxyTemplate(app), source).publish(this.keys.routesChannel, app).exec();
+  }
+
+  /** Back to the built-in template; false when the app had none of its own. */
+  async resetTemplate(app: string): Promise<boolean> {
+    const [[, removed] = []] = (await this.redis.multi().del(this.keys.proxyTemplate(app)).publish(this.keys.routesChannel, app).exec()) ?? [];
+    return removed === 1;
+  }
+
   /** Back to the global value (for an app) or the default. */
   async unset(app: string | undefined, name: ProxyKey): Promise<void> {
     await this.redis.multi().hdel(this.key(app), name).publish(this.keys.routesChannel, app ?? '*').exec();

@@ -8,9 +8,18 @@ export interface Route {
 }
 
 const APPLIED_POLL_MS = 20;
-/** What routes-applied holds for an app: its upstreams, or GONE once a router serves no route for it. */
-const GONE = 'gone';
-const appliedValue = (upstreams: readonly string[] | undefined) => (upstreams ? JSON.stringify([...upstreams].sort()) : GONE);
+/** A message on the routes channel that is no app name (those are [a-z0-9-], or `*`): a barrier, `#<sequence>`. */
+const BARRIER_PREFIX = '#';
+
+/** What a router answers to a barrier: it serves every change published before it, or its data plane refused them. */
+export type RoutesServed = { served: true } | { served: false; error: string } | { served: 'unconfirmed' };
+
+// Acknowledgements only move forward: a slower router answering an older barrier must not hide a newer answer.
+const ACK_SCRIPT = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'error', ARGV[2]) end
+return 0`;
+const upstreamsKey = (upstreams: readonly string[]) => JSON.stringify([...upstreams].sort());
 
 export class RouteStore {
   constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
@@ -34,20 +43,17 @@ export class RouteStore {
     return routes.filter((r): r is Route => r !== undefined);
   }
 
-  /**
-   * A router serves these upstreams for the app (for a data plane that reloads, once the reload is complete);
-   * `undefined`: it serves no route for the app, which is gone.
-   */
-  async applied(app: string, upstreams: readonly string[] | undefined): Promise<void> {
-    await this.redis.hset(this.keys.routesApplied, app, appliedValue(upstreams));
+  /** A router serves these upstreams for the app (for a data plane that reloads, once the reload is complete). */
+  async applied(app: string, upstreams: readonly string[]): Promise<void> {
+    await this.redis.hset(this.keys.routesApplied, app, upstreamsKey(upstreams));
   }
 
   /**
    * Resolves true once a router serves exactly these upstreams for the app, false after `timeoutMs` (no router
    * runs, or its data plane refused the change): a deploy waits for it before stopping old instances.
    */
-  async waitApplied(app: string, upstreams: readonly string[] | undefined, timeoutMs: number): Promise<boolean> {
-    const want = appliedValue(upstreams);
+  async waitApplied(app: string, upstreams: readonly string[], timeoutMs: number): Promise<boolean> {
+    const want = upstreamsKey(upstreams);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if ((await this.redis.hget(this.keys.routesApplied, app)) === want) return true;
@@ -57,19 +63,36 @@ export class RouteStore {
   }
 
   /**
-   * Resolves true once a router has dropped a destroyed app's route (its host names answer 404), false after
-   * `timeoutMs`; the mark is then removed, so a new app of the same name starts clean.
+   * After an operation's changes: resolves once a router serves every route change published before this call,
+   * with the error its data plane gave when it refused them (nginx -t), or `unconfirmed` after `timeoutMs`.
    */
-  async waitForgotten(app: string, timeoutMs: number): Promise<boolean> {
-    const forgotten = await this.waitApplied(app, undefined, timeoutMs);
-    await this.redis.hdel(this.keys.routesApplied, app);
-    return forgotten;
+  async served(timeoutMs: number): Promise<RoutesServed> {
+    const seq = await this.redis.incr(this.keys.routesBarrier);
+    // Published after the changes, on their channel: a router hears it after them.
+    await this.redis.publish(this.keys.routesChannel, `${BARRIER_PREFIX}${seq}`);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [acked, error] = await this.redis.hmget(this.keys.routesAck, 'seq', 'error');
+      if (Number(acked) >= seq) return error ? { served: false, error } : { served: true };
+      if (Date.now() >= deadline) return { served: 'unconfirmed' };
+      await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));
+    }
   }
 
-  /** Calls `onChange(app)` whenever an app's route changes. `subscriber` becomes a subscriber connection. */
-  async watch(subscriber: Redis, onChange: (app: string) => void): Promise<void> {
-    subscriber.on('message', (channel: string, app: string) => {
-      if (channel === this.keys.routesChannel) onChange(app);
+  /** A router's answer to barrier `seq` (see served()); `error` empty when it serves the changes. */
+  async acknowledge(seq: number, error: string): Promise<void> {
+    await this.redis.eval(ACK_SCRIPT, 1, this.keys.routesAck, String(seq), error);
+  }
+
+  /**
+   * Calls `onChange(app)` whenever an app's route changes, and `onBarrier(seq)` for each barrier (served()):
+   * the router acknowledges it once it serves what it heard before. `subscriber` becomes a subscriber connection.
+   */
+  async watch(subscriber: Redis, onChange: (app: string) => void, onBarrier?: (seq: number) => void): Promise<void> {
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.keys.routesChannel) return;
+      if (!message.startsWith(BARRIER_PREFIX)) onChange(message);
+      else onBarrier?.(Number(message.slice(BARRIER_PREFIX.length)));
     });
     await subscriber.subscribe(this.keys.routesChannel);
   }

@@ -254,6 +254,14 @@ describe('nginx data plane (real nginx, Redis, loopback HTTP)', function () {
     expect(later.stdout).to.not.include('req-nginx-nobody');
   });
 
+  it('logs a very long path cut to its first 1024 bytes and an ellipsis, as the built-in router logs it', async () => {
+    const long = `/${'a'.repeat(2999)}`;
+    expect((await request(hostOf('web'), { path: long, headers: { 'x-request-id': 'req-nginx-long' } })).status).to.equal(200);
+    const logged = await waitFor(() => pier.cli(['logs', 'web', '-p', 'router']), (r) => r.stdout.includes('req-nginx-long'), 'the long request\'s line', 5000);
+    const line = logged.stdout.split('\n').find((l) => l.includes('req-nginx-long'))!;
+    expect((JSON.parse(line.slice(line.indexOf('{'))) as { path: string }).path).to.equal(`${long.slice(0, 1024)}…`);
+  });
+
   it('answers past the limits with Pier\'s pages: 413 for a large body, 431 for a large head, 504 for a slow app', async () => {
     const slow = http.createServer((_req, res) => setTimeout(() => res.end('late'), 1500));
     servers.push(slow);
@@ -326,6 +334,31 @@ describe('nginx data plane (real nginx, Redis, loopback HTTP)', function () {
     expect((await httpsGet('blog.localhost')).headers['strict-transport-security']).to.equal(undefined);
   });
 
+  it('sends HSTS on Pier\'s own pages over HTTPS, as the built-in router does: the 503 page and the maintenance page; never over HTTP', async () => {
+    await state.apps.create('vault');
+    const cert = await ca.issue(['vault.localhost']);
+    expect((await pier.cli(['certs:add', 'vault', cert.certFile, cert.keyFile])).code).to.equal(0);
+    // No instances: nginx answers with the 503 page itself.
+    await deploy('vault', []);
+    expect((await pier.cli(['proxy:set', 'vault', 'hsts', 'true'])).code).to.equal(0);
+    const idle = await waitFor(() => httpsGet('vault.localhost'), (r) => r.headers['strict-transport-security'] !== undefined, 'HSTS on the 503 page', 5000);
+    expect(idle.status).to.equal(503);
+    expect(idle.body).to.include('503 Service Unavailable');
+    expect(idle.headers['strict-transport-security']).to.equal('max-age=31536000');
+    const plainIdle = await request('vault.localhost');
+    expect(plainIdle.status).to.equal(503);
+    expect(plainIdle.headers['strict-transport-security']).to.equal(undefined);
+
+    await state.maintenance.on('vault', 30);
+    const down = await waitFor(() => httpsGet('vault.localhost'), (r) => r.body.includes('Down for Maintenance'), 'maintenance mode over HTTPS', 5000);
+    expect(down.status).to.equal(503);
+    expect(down.headers['strict-transport-security']).to.equal('max-age=31536000');
+    const plainDown = await waitFor(() => request('vault.localhost'), (r) => r.body.includes('Down for Maintenance'), 'maintenance mode over HTTP', 5000);
+    expect(plainDown.headers['strict-transport-security']).to.equal(undefined);
+    await state.maintenance.off('vault');
+    expect((await pier.cli(['certs:remove', 'vault'])).code).to.equal(0);
+  });
+
   it('serves a replaced certificate after a reload, from a file only Pier can read, and stops HTTPS when it is removed', async () => {
     const renewed = await ca.issue(['shop.localhost']);
     expect((await pier.cli(['certs:add', 'shop', renewed.certFile, renewed.keyFile])).code).to.equal(0);
@@ -347,25 +380,22 @@ describe('nginx data plane (real nginx, Redis, loopback HTTP)', function () {
   });
 
   it('refuses a configuration nginx -t rejects, and the one in force keeps serving', async () => {
-    // An operator's plugin that rewrites the blocks of one app into something nginx does not accept.
-    const dir = path.join(await pier.tempDir(), 'nginx-breaker');
-    await mkdir(dir);
-    await writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ name: 'nginx-breaker', version: '1.0.0', description: 'breaks one app', pierApi: '^1.0.0' }));
-    await writeFile(
-      path.join(dir, 'index.mjs'),
-      "export default { events: { 'proxy-config-render': async ({ app, config }) => ({ config: app === 'broken' ? config + '\\nnot_a_directive on;\\n' : config }) } };\n",
-    );
-    const installed = await pier.cli(['plugins:install', dir]);
-    expect(installed.code, installed.stderr).to.equal(0);
+    await installBreaker(pier, 'broken');
     await state.apps.create('broken');
     await state.routes.set({ app: 'broken', upstreams: [await upstream('broken')] });
     const report = await waitFor(() => pier.cli(['proxy:type']), (r) => r.stdout.includes('Error:'), 'the refusal to be reported', 5000);
     expect(report.stdout).to.include('nginx refused the new configuration').and.include('unknown directive "not_a_directive"').and.include('the previous one keeps serving');
     expect((await request(hostOf('broken'))).status).to.equal(404);
     expect(JSON.parse((await request(hostOf('web'))).body).name).to.equal('fresh');
+    // The operation whose change nginx refuses says so: exit 1, nginx's reason, what keeps serving.
+    const added = await pier.cli(['domains:add', 'broken', 'broken.example.test']);
+    expect(added.code).to.equal(1);
+    expect(added.stderr).to.include('nginx refused').and.include('unknown directive "not_a_directive"').and.include('the previous configuration keeps serving');
+    expect((await request('broken.example.test')).status).to.equal(404);
     await pier.cli(['plugins:uninstall', 'nginx-breaker']);
-    await state.routes.set({ app: 'broken', upstreams: [await upstream('broken')] });
-    await waitFor(() => request(hostOf('broken')), (r) => r.status === 200, 'the app once the breaker is gone', 5000);
+    const removed = await pier.cli(['domains:remove', 'broken', 'broken.example.test']);
+    expect(removed.code, removed.stderr).to.equal(0);
+    expect((await request(hostOf('broken'))).status, 'served once the command returned').to.equal(200);
     expect((await pier.cli(['proxy:type'])).stdout).to.not.include('Error:');
   });
 
@@ -397,6 +427,43 @@ describe('nginx data plane (real nginx, Redis, loopback HTTP)', function () {
     expect(secure.status).to.equal(200);
     expect(secure.headers.server).to.equal(undefined);
     expect(secure.subject).to.equal('blog.localhost');
+  });
+
+  it('proxy:set --global type switches the plane as proxy:type does, proxy:report shows it, and an app cannot set it', async () => {
+    const toNginx = await pier.cli(['proxy:set', '--global', 'type', 'nginx']);
+    expect(toNginx.stderr).to.equal('');
+    expect(toNginx.code).to.equal(0);
+    expect(toNginx.stdout).to.equal('-----> Switching the data plane to nginx\n       nginx serves HTTP now\n');
+    expect((await request(hostOf('web'))).headers.server).to.equal('nginx');
+    expect((await pier.cli(['proxy:report', '--global'])).stdout).to.match(/\n {7}type: +nginx +\(global\)\n$/);
+    const forApp = JSON.parse((await pier.cli(['proxy:report', 'web', '--json'])).stdout) as { settings: { key: string; value: string; source: string }[] };
+    expect(forApp.settings.find((s) => s.key === 'type')).to.include({ value: 'nginx', source: 'global' });
+
+    const perApp = await pier.cli(['proxy:set', 'web', 'type', 'builtin']);
+    expect(perApp.code).to.equal(1);
+    expect(perApp.stderr).to.include(' !     type is a global setting, the data plane serving every app: pier proxy:set --global type builtin|nginx');
+    const api = await fetch(`${pier.apiUrl}/api/apps/web/proxy`, { method: 'PUT', headers: { authorization: `Bearer ${pier.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ key: 'type', value: 'builtin' }) });
+    expect(api.status).to.equal(400);
+    expect(((await api.json()) as { error: string }).error).to.include('type is a global setting');
+    const unknown = await pier.cli(['proxy:set', '--global', 'type', 'apache']);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.include('the proxy type is one of: builtin, nginx');
+    expect((await pier.cli(['proxy:report', '--global'])).stdout).to.match(/type: +nginx +\(global\)/);
+
+    const toBuiltin = await pier.cli(['proxy:set', '--global', 'type', 'builtin']);
+    expect(toBuiltin.code, toBuiltin.stderr).to.equal(0);
+    expect(toBuiltin.stdout).to.equal('-----> Switching the data plane to builtin\n       builtin serves HTTP now\n');
+    expect((await request(hostOf('web'))).headers.server).to.equal(undefined);
+    expect((await pier.cli(['proxy:report', '--global'])).stdout).to.match(/type: +builtin +\(default\)/);
+
+    // The errors of proxy:type nginx, here too.
+    expect((await pier.cli(['plugins:disable', 'nginx-proxy'])).code).to.equal(0);
+    const refused = await pier.cli(['proxy:set', '--global', 'type', 'nginx']);
+    expect(refused.code).to.equal(1);
+    expect(refused.stdout).to.equal('-----> Switching the data plane to nginx\n');
+    expect(refused.stderr).to.include('the nginx-proxy plugin is disabled').and.include('The built-in router keeps serving');
+    expect((await pier.cli(['plugins:enable', 'nginx-proxy'])).code).to.equal(0);
+    expect((await request(hostOf('web'))).status).to.equal(200);
   });
 });
 
@@ -436,6 +503,24 @@ describe('deploying through the nginx data plane (real containers)', function ()
     expect(ok).to.be.above(20);
     expect((await get(pier.settings.httpPort, hostOf(app), { agent: false })).body).to.include('from release two');
   });
+
+  it('a deploy whose configuration nginx refuses fails with nginx\'s reason, and the previous release keeps serving', async () => {
+    await installBreaker(pier, app);
+    const server = path.join(repo, 'server.py');
+    await writeFile(server, (await readFile(server, 'utf8')).replace('from release two', 'from release three'));
+    await commitAll(repo, 'release three');
+    const refused = await pier.push(repo, app);
+    expect(refused.code).to.not.equal(0);
+    expect(refused.stderr).to.include('nginx refused the configuration with the new instances').and.include('unknown directive "not_a_directive"');
+    expect(refused.stderr).to.include('the previous release keeps serving');
+    expect((await get(pier.settings.httpPort, hostOf(app), { agent: false })).body).to.include('from release two');
+    expect(await webInstances(pier, app), 'the new instance is gone, the old one runs').to.equal(1);
+
+    expect((await pier.cli(['plugins:uninstall', 'nginx-breaker'])).code).to.equal(0);
+    const again = await pier.push(repo, app);
+    expect(again.code, again.stderr).to.equal(0);
+    expect((await get(pier.settings.httpPort, hostOf(app), { agent: false })).body, 'served once the push returned').to.include('from release three');
+  });
 });
 
 describe('the nginx data plane across a daemon crash', function () {
@@ -466,6 +551,19 @@ describe('the nginx data plane across a daemon crash', function () {
     expect((await pier.cli(['proxy:type'])).stdout).to.include('Serving:  nginx');
   });
 });
+
+/** An operator's plugin that rewrites the blocks of one app into something nginx does not accept (plugin nginx-breaker). */
+async function installBreaker(pier: TestPier, app: string): Promise<void> {
+  const dir = path.join(await pier.tempDir(), 'nginx-breaker');
+  await mkdir(dir);
+  await writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ name: 'nginx-breaker', version: '1.0.0', description: 'breaks one app', pierApi: '^1.0.0' }));
+  await writeFile(
+    path.join(dir, 'index.mjs'),
+    `export default { events: { 'proxy-config-render': async ({ app, config }) => ({ config: app === '${app}' ? config + '\\nnot_a_directive on;\\n' : config }) } };\n`,
+  );
+  const installed = await pier.cli(['plugins:install', dir]);
+  expect(installed.code, installed.stderr).to.equal(0);
+}
 
 async function webInstances(pier: TestPier, app: string): Promise<number> {
   const label = [`pier.instance=${pier.settings.instance}`, `pier.app=${app}`, 'pier.process=web'];

@@ -234,7 +234,10 @@ describe('router limits, timeouts, load balancing and Via (real Redis, loopback 
     const up = await upstream();
     await deploy('resting', [up.address]);
     await router.state.maintenance.on('resting', 120);
-    const reply = await waitFor(() => get(router.port, hostOf('resting'), { agent: false, path: '/page' }), (r) => r.status === 503, 'maintenance mode');
+    // Probes until the router has heard of it; then /page, which the app must never see.
+    await waitFor(() => get(router.port, hostOf('resting'), { agent: false, path: '/probe' }), (r) => r.status === 503, 'maintenance mode');
+    const reply = await get(router.port, hostOf('resting'), { agent: false, path: '/page' });
+    expect(reply.status).to.equal(503);
     expect(reply.headers['retry-after']).to.equal('120');
     expect(reply.headers['cache-control']).to.equal('no-store');
     expect(reply.body).to.include('Down for Maintenance');

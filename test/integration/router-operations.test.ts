@@ -86,6 +86,12 @@ describe('the router access log: every request, one JSON line in the app\'s log'
     expect(await logged(pier, app, 'test-req-2')).to.include({ path: '/missing', status: 404 });
   });
 
+  it('a very long path is logged cut to its first 1024 bytes and an ellipsis, as the nginx plane logs it', async () => {
+    const long = `/${'a'.repeat(2999)}`;
+    await get(port, host(), { path: long, headers: { 'x-request-id': 'test-req-long' } });
+    expect((await logged(pier, app, 'test-req-long')).path).to.equal(`${long.slice(0, 1024)}…`);
+  });
+
   it('a request without X-Request-Id is logged with the id the router gave it', async () => {
     const reply = await get(port, host(), { path: '/?no-id' });
     expect(reply.status).to.equal(200);

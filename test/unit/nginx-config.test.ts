@@ -93,6 +93,10 @@ describe('nginx configuration rendering', () => {
     expect(plain).to.not.include('Strict-Transport-Security').and.not.include('ssl_certificate');
     expect(secure).to.include('listen [::]:8443 ssl;').and.include('ssl_certificate /srv/pier/nginx/certs/shop-ab.pem;').and.include('ssl_certificate_key /srv/pier/nginx/certs/shop-ab.pem;');
     expect(secure).to.include('add_header Strict-Transport-Security "max-age=600" always;').and.not.include('return 308');
+    // Pier's own pages too (their locations inherit no add_header), over HTTPS only.
+    const pageHsts = (block: string) => block.split('location @pier_').slice(1).filter((l) => l.includes('Strict-Transport-Security "max-age=600"')).length;
+    expect(pageHsts(secure!)).to.equal(6);
+    expect(pageHsts(plain!)).to.equal(0);
     // Without a certificate (or without HTTPS in the layout) there is one plain server and no redirect.
     expect(renderApp(templates, BUILTIN_PAGES, tlsLayout, { app: 'shop', hosts: ['shop.example.com'], upstreams: [], settings, maintenance: undefined })).to.not.include('ssl').and.not.include('308');
     const main = renderMain(templates, BUILTIN_PAGES, tlsLayout, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] });

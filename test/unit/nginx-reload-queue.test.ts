@@ -78,4 +78,24 @@ describe('reload queue (serialised, coalesced)', () => {
     await later;
     await q.idle();
   });
+
+  it('latest() is the run that serves every request so far: none, the one running, then the one queued', async () => {
+    const g = gatedJob();
+    const q = new CoalescingQueue(g.job);
+    await q.latest();
+    const first = q.request();
+    expect(q.latest()).to.equal(first);
+    const second = q.request();
+    expect(q.latest()).to.equal(second);
+    g.gates[0]!();
+    await first;
+    await g.tick();
+    let settled = false;
+    void q.latest().then(() => (settled = true));
+    await g.tick();
+    expect(settled, 'the queued run has not finished').to.equal(false);
+    g.gates[1]!();
+    await second;
+    await q.latest();
+  });
 });

@@ -53,7 +53,13 @@ describe('proxy settings', () => {
   });
 
   it('an unknown key is refused with the list of keys', () => {
-    expect(issueOf('timeout', '5')).to.equal(`"timeout" is not a proxy setting; the settings are: ${PROXY_KEY_NAMES.join(', ')}`);
+    expect(issueOf('timeout', '5')).to.equal(`"timeout" is not a proxy setting; the settings are: ${PROXY_KEY_NAMES.join(', ')}, and --global type`);
+    // Not a key of the object's prototype either.
+    expect(issueOf('constructor', '5')).to.match(/^"constructor" is not a proxy setting/);
+  });
+
+  it('the data plane is refused as a per-app setting, naming the global one', () => {
+    expect(issueOf('type', 'nginx')).to.equal('type is a global setting, the data plane serving every app: pier proxy:set --global type builtin|nginx (or PUT /api/proxy/type)');
   });
 
   it("an app's value wins over the global one, which wins over the default", () => {
@@ -69,10 +75,13 @@ describe('proxy settings', () => {
   });
 
   it('the report names where each value comes from', () => {
-    const report = proxyReport({ 'max-body-size': '1m' }, { 'max-body-size': '2m', 'idle-timeout': '10s' });
-    expect(report.map((r) => r.key)).to.deep.equal(PROXY_KEY_NAMES);
+    const report = proxyReport({ 'max-body-size': '1m' }, { 'max-body-size': '2m', 'idle-timeout': '10s' }, 'builtin');
+    expect(report.map((r) => r.key)).to.deep.equal([...PROXY_KEY_NAMES, 'type']);
     expect(report.find((r) => r.key === 'max-body-size')).to.include({ value: '1m', source: 'app' });
     expect(report.find((r) => r.key === 'idle-timeout')).to.include({ value: '10s', source: 'global' });
     expect(report.find((r) => r.key === 'connect-timeout')).to.include({ value: '5s', source: 'default' });
+    // The data plane is global: the default until switched.
+    expect(report.at(-1)).to.include({ key: 'type', value: 'builtin', source: 'default' });
+    expect(proxyReport({}, {}, 'nginx').at(-1)).to.include({ key: 'type', value: 'nginx', source: 'global' });
   });
 });

@@ -2,6 +2,7 @@ import { certificateUploadSchema, daysLeft } from '../../certificates.js';
 import { CertificateService, type CertificateInfo } from '../../release/cert-service.js';
 import { HttpError, parseWith, readJson, sendJson } from '../http-utils.js';
 import { existingApp, type ApiDeps, type Route } from '../route-kit.js';
+import { routesServed } from '../routes-served.js';
 
 const shown = (info: CertificateInfo) => ({ ...info, daysLeft: daysLeft(info.notAfter) });
 
@@ -25,7 +26,9 @@ export function certRoutes({ state, apps, log }: ApiDeps): Route[] {
       async (ctx) => {
         const app = await existingApp(ctx, apps);
         const { cert, key, source } = parseWith(certificateUploadSchema, await readJson(ctx.req));
-        sendJson(ctx.res, 200, shown(await certs.put(app, { certPem: cert, keyPem: key, source })));
+        const info = await certs.put(app, { certPem: cert, keyPem: key, source });
+        await routesServed(state, log);
+        sendJson(ctx.res, 200, shown(info));
       },
     ],
     [
@@ -34,6 +37,7 @@ export function certRoutes({ state, apps, log }: ApiDeps): Route[] {
       async (ctx) => {
         const app = await existingApp(ctx, apps);
         if (!(await certs.remove(app))) throw new HttpError(404, `${app} has no certificate. Add one with: pier certs:add ${app} CERT_FILE KEY_FILE`);
+        await routesServed(state, log);
         sendJson(ctx.res, 200, { app, removed: true });
       },
     ],

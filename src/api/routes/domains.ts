@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { domainSchema } from '../../validation.js';
 import { HttpError, parseWith, readJson, sendJson } from '../http-utils.js';
 import { existingApp, type ApiDeps, type Route } from '../route-kit.js';
+import { routesServed } from '../routes-served.js';
 
 const domainList = z.object({ domains: z.array(domainSchema).min(1, 'name at least one domain') });
 
 /** domains:* and urls */
-export function domainRoutes({ state, apps, plugins, initialDomain }: ApiDeps): Route[] {
+export function domainRoutes({ state, apps, plugins, initialDomain, log }: ApiDeps): Route[] {
   const report = async (app: string) => ({
     app,
     global: `${app}.${await state.domains.globalDomain(initialDomain)}`,
@@ -36,6 +37,7 @@ export function domainRoutes({ state, apps, plugins, initialDomain }: ApiDeps): 
         const old = await state.domains.globalDomain(initialDomain);
         await state.domains.setGlobal(domain);
         if (old !== domain) await plugins.emit('domains-changed', { app: null, domains: [domain], added: [domain], removed: [old], by: who });
+        await routesServed(state, log);
         sendJson(res, 200, { global: domain });
       },
     ],
@@ -57,6 +59,7 @@ export function domainRoutes({ state, apps, plugins, initialDomain }: ApiDeps): 
             if (owner) throw new HttpError(409, `${domain} already belongs to app ${owner}. Remove it there first: pier domains:remove ${owner} ${domain}`);
           }
         });
+        await routesServed(state, log);
         sendJson(ctx.res, 200, await report(app));
       },
     ],
@@ -71,6 +74,7 @@ export function domainRoutes({ state, apps, plugins, initialDomain }: ApiDeps): 
           for (const domain of domains) if (!(await state.domains.remove(app, domain))) missing.push(domain);
         });
         if (missing.length > 0) throw new HttpError(404, `${app} has no domain ${missing.join(', ')}. See them with: pier domains ${app}`);
+        await routesServed(state, log);
         sendJson(ctx.res, 200, await report(app));
       },
     ],

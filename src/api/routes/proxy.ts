@@ -3,6 +3,7 @@ import { maintenanceSchema, proxyKeySchema, proxyReport, proxySettingSchema, typ
 import type { State } from '../../state/index.js';
 import { parseWith, readJson, sendJson } from '../http-utils.js';
 import { existingApp, type ApiDeps, type Ctx, type Route } from '../route-kit.js';
+import { routesServed } from '../routes-served.js';
 
 const unsetSchema = z.object({ key: proxyKeySchema });
 
@@ -20,12 +21,12 @@ export interface MaintenanceReport {
 }
 
 async function report(state: State, app: string | undefined): Promise<ProxyReport> {
-  const [own, global] = await Promise.all([app === undefined ? {} : state.proxy.get(app), state.proxy.get(undefined)]);
-  return { app, settings: proxyReport(own, global) };
+  const [own, global, plane] = await Promise.all([app === undefined ? {} : state.proxy.get(app), state.proxy.get(undefined), state.proxy.plane()]);
+  return { app, settings: proxyReport(own, global, plane) };
 }
 
 /** proxy:* (per app, or global when the path names no app) and maintenance:* — what the router does for an app. */
-export function proxyRoutes({ state, apps }: ApiDeps): Route[] {
+export function proxyRoutes({ state, apps, log }: ApiDeps): Route[] {
   /** The app a route's path names, or undefined for the global settings' paths. */
   const target = async (ctx: Ctx) => (ctx.params.length === 0 ? undefined : existingApp(ctx, apps));
   const paths = [/^\/api\/proxy$/, /^\/api\/apps\/([^/]+)\/proxy$/];
@@ -43,6 +44,7 @@ export function proxyRoutes({ state, apps }: ApiDeps): Route[] {
           const app = await target(ctx);
           const { key, value } = parseWith(proxySettingSchema, await readJson(ctx.req));
           await state.proxy.set(app, key as ProxyKey, value.trim());
+          await routesServed(state, log);
           sendJson(ctx.res, 200, await report(state, app));
         },
       ],
@@ -53,6 +55,7 @@ export function proxyRoutes({ state, apps }: ApiDeps): Route[] {
           const app = await target(ctx);
           const { key } = parseWith(unsetSchema, await readJson(ctx.req));
           await state.proxy.unset(app, key as ProxyKey);
+          await routesServed(state, log);
           sendJson(ctx.res, 200, await report(state, app));
         },
       ],
@@ -65,6 +68,7 @@ export function proxyRoutes({ state, apps }: ApiDeps): Route[] {
         const app = await existingApp(ctx, apps);
         const { retryAfter } = parseWith(maintenanceSchema, await readJson(ctx.req));
         await state.maintenance.on(app, retryAfter);
+        await routesServed(state, log);
         sendJson(ctx.res, 200, await maintenance(app));
       },
     ],
@@ -74,6 +78,7 @@ export function proxyRoutes({ state, apps }: ApiDeps): Route[] {
       async (ctx) => {
         const app = await existingApp(ctx, apps);
         await state.maintenance.off(app);
+        await routesServed(state, log);
         sendJson(ctx.res, 200, await maintenance(app));
       },
     ],

@@ -13,6 +13,16 @@ function print(report: PlaneReport): void {
   if (s.error) out(`       Error:    ${s.error}`);
 }
 
+/** Switches the data plane, saying so as it goes: `proxy:type TYPE` and `proxy:set --global type TYPE`. */
+export async function switchPlane(type: string, json: boolean): Promise<void> {
+  const wanted = checked(dataPlaneSchema, type);
+  out(`-----> Switching the data plane to ${wanted}`);
+  const report = await (await client()).json<PlaneReport>('PUT', '/api/proxy/type', { type: wanted });
+  if (json) return out(JSON.stringify(report, null, 2));
+  if (report.status?.serving === wanted) out(`       ${wanted} serves HTTP now`);
+  else out(`       No router has taken the switch yet; it applies when one runs (pier proxy:type shows where it stands)`);
+}
+
 /** proxy:type */
 export function registerProxyTypeCommands(program: Command): void {
   program
@@ -20,17 +30,9 @@ export function registerProxyTypeCommands(program: Command): void {
     .description('Show or switch the data plane serving HTTP: builtin (Pier\'s router) or nginx (the nginx-proxy plugin); switching drops no requests')
     .option('--json', 'print JSON')
     .action(async (type: string | undefined, opts: { json?: boolean }) => {
-      const api = await client();
-      if (type === undefined) {
-        const report = await api.json<PlaneReport>('GET', '/api/proxy/type');
-        if (opts.json) return out(JSON.stringify(report, null, 2));
-        return print(report);
-      }
-      const wanted = checked(dataPlaneSchema, type);
-      out(`-----> Switching the data plane to ${wanted}`);
-      const report = await api.json<PlaneReport>('PUT', '/api/proxy/type', { type: wanted });
+      if (type !== undefined) return switchPlane(type, opts.json === true);
+      const report = await (await client()).json<PlaneReport>('GET', '/api/proxy/type');
       if (opts.json) return out(JSON.stringify(report, null, 2));
-      if (report.status?.serving === wanted) out(`       ${wanted} serves HTTP now`);
-      else out(`       No router has taken the switch yet; it applies when one runs (pier proxy:type shows where it stands)`);
+      print(report);
     });
 }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { MaintenanceReport, ProxyReport } from '../../api/routes/proxy.js';
+import { PLANE_KEY } from '../../proxy-plane.js';
 import { maintenanceSchema, proxyKeySchema, proxySettingSchema } from '../../proxy-settings.js';
 import { appName, checked, client, out, UsageError } from '../common.js';
+import { switchPlane } from './proxy-type.js';
 
 /** `proxy:set APP KEY [VALUE]` or `proxy:set --global KEY [VALUE]`: no value goes back to the level below. */
 function setting(args: string[], global: boolean | undefined): { path: string; label: string; key: string; value: string | undefined } {
@@ -13,6 +15,12 @@ function setting(args: string[], global: boolean | undefined): { path: string; l
   if (value === undefined) checked(z.object({ key: proxyKeySchema }), { key });
   else checked(proxySettingSchema, { key, value });
   return app === undefined ? { path: '/api/proxy', label: 'every app (global)', key, value } : { path: `/api/apps/${appName(app)}/proxy`, label: app, key, value };
+}
+
+/** `proxy:set --global type [VALUE]`: the switch proxy:type makes; no value goes back to the default, builtin. */
+async function setPlane([type = 'builtin', ...extra]: string[]): Promise<void> {
+  if (extra.length > 0) throw new UsageError(`Name one data plane: pier proxy:set --global ${PLANE_KEY} builtin|nginx`);
+  await switchPlane(type, false);
 }
 
 function printReport(report: ProxyReport): void {
@@ -35,9 +43,10 @@ function printMaintenance(m: MaintenanceReport): void {
 export function registerProxyCommands(program: Command): void {
   program
     .command('proxy:set <args...>')
-    .description("Set a router setting: proxy:set APP KEY VALUE (no VALUE: back to the global value), or --global KEY [VALUE] (no VALUE: the default); see proxy:report")
+    .description("Set a router setting: proxy:set APP KEY VALUE (no VALUE: back to the global value), or --global KEY [VALUE] (no VALUE: the default); --global type builtin|nginx switches the data plane, as proxy:type does; see proxy:report")
     .option('--global', 'for every app; app values win')
     .action(async (args: string[], opts: { global?: boolean }) => {
+      if (opts.global && args[0] === PLANE_KEY) return setPlane(args.slice(1));
       const s = setting(args, opts.global);
       const api = await client();
       if (s.value !== undefined) {

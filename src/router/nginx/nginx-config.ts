@@ -3,6 +3,7 @@ import Handlebars from 'handlebars';
 import { projectRoot } from '../../paths.js';
 import { nameCovers } from '../../certificates.js';
 import type { ProxySettings } from '../../proxy-settings.js';
+import { MAX_LOGGED_FIELD } from '../access-log.js';
 import { DEFAULT_TIMEOUTS } from '../client-connection.js';
 import type { Pages, PageName } from '../pages.js';
 import type { AppSnapshot } from '../route-table.js';
@@ -69,14 +70,19 @@ export function nginxPageString(html: string): string {
   return `'${quoted.replaceAll(HOST_MARK, '${pier_page_host}').replaceAll(REQUEST_ID_MARK, '${pier_request_id}')}'`;
 }
 
-/** The named locations error_page sends each status to, with the page rendered for these settings. */
-export function pageLocations(pages: Pages, app: string | undefined, settings: ProxySettings, indent: string): string {
+/**
+ * The named locations error_page sends each status to, with the page rendered for these settings.
+ * `hsts`: the HTTPS server's Strict-Transport-Security value; a location with add_header of its own
+ * inherits none of the server's, so the pages carry it themselves, as the built-in router's do.
+ */
+export function pageLocations(pages: Pages, app: string | undefined, settings: ProxySettings, indent: string, hsts: string | false = false): string {
   return PAGE_STATUSES.map((status) => {
     const body = pages.render(String(status) as PageName, { host: HOST_MARK, app, requestId: REQUEST_ID_MARK, settings });
     return (
       `${indent}location @pier_${status} {\n` +
       `${indent}  default_type "text/html; charset=utf-8";\n` +
       `${indent}  add_header Cache-Control no-store always;\n` +
+      (hsts ? `${indent}  add_header Strict-Transport-Security "${hsts}" always;\n` : '') +
       `${indent}  return ${status} ${nginxPageString(body)};\n` +
       `${indent}}`
     );
@@ -135,8 +141,12 @@ export function renderApp(templates: NginxTemplates, pages: Pages, layout: Plane
     // false, not undefined: strict templates refuse a missing field, even in #if.
     redirect: secure && s.httpsOnly ? { pattern: secure.pattern, port } : false,
     hsts: false,
+    pages: pageLocations(pages, snapshot.app, s, '  '),
   };
-  const servers = secure ? [plain, { listen: `${layout.https!.listen} ssl`, names: secure.serverNames, tls: { file: tls!.file }, redirect: false, hsts: s.hsts ? `max-age=${s.hstsMaxAgeSec}` : false }] : [plain];
+  const hsts = s.hsts ? `max-age=${s.hstsMaxAgeSec}` : false;
+  const servers = secure
+    ? [plain, { listen: `${layout.https!.listen} ssl`, names: secure.serverNames, tls: { file: tls!.file }, redirect: false, hsts, pages: pageLocations(pages, snapshot.app, s, '  ', hsts) }]
+    : [plain];
   return templates.app({
     app: snapshot.app,
     upstreamName: upstreamName(snapshot.app),
@@ -149,7 +159,6 @@ export function renderApp(templates: NginxTemplates, pages: Pages, layout: Plane
     maxBodyBytes: Math.max(1, s.maxBodyBytes),
     connectTimeoutMs: s.connectTimeoutMs,
     responseTimeoutMs: s.responseTimeoutMs,
-    pages: pageLocations(pages, snapshot.app, s, '  '),
     maintenance: snapshot.maintenance
       ? {
           retryAfterSec: snapshot.maintenance.retryAfterSec,
@@ -180,7 +189,7 @@ export function renderMain(templates: NginxTemplates, pages: Pages, layout: Plan
     // The inherited socket is dual-stack when it is IPv6; the options must say so, or nginx would not take it.
     listen: dualStack(layout.listen),
     https: layout.https ? { listen: `${dualStack(layout.https.listen)} ssl` } : false,
-    accessLog: layout.accessLog ?? false,
+    accessLog: layout.accessLog ? { ...layout.accessLog, maxField: MAX_LOGGED_FIELD } : false,
     trustedProxies: layout.trustedProxies,
     maxHeaderBytes: view.settings.maxHeaderBytes,
     clientHeaderTimeoutSec: Math.ceil(DEFAULT_TIMEOUTS.headerMs / 1000),

@@ -8,6 +8,9 @@ import { controlSocket } from './nginx-config.js';
 /** A configuration nginx -t refused; its message carries nginx's own lines, which name the file and line. */
 export class NginxConfigError extends UserError {}
 
+/** The nginx binary is not there (not installed, or not on PATH). */
+export class NginxMissingError extends UserError {}
+
 /** How long nginx gets to start, or to load a new configuration, before Pier says it did not. */
 const LOAD_TIMEOUT_MS = 10_000;
 const POLL_MS = 5;
@@ -52,6 +55,18 @@ export async function stopStaleMaster(dir: string, log: Logger): Promise<void> {
   while ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
 }
 
+/**
+ * `nginx -t` of `file` with the prefix `dir` (its temp folders are made): undefined when nginx accepts it,
+ * else nginx's reasons, its [emerg] and [crit] lines without their time and pid (they name file:line).
+ */
+export async function nginxTest(binary: string, dir: string, file: string): Promise<string[] | undefined> {
+  await mkdir(`${dir}/temp`, { recursive: true, mode: 0o700 });
+  const { code, output } = await run(binary, ['-t', '-q', '-p', `${dir}/`, '-e', `${dir}/error.log`, '-c', file], VALIDATE_TIMEOUT_MS);
+  if (code === 0) return undefined;
+  const reasons = output.split('\n').filter((l) => l.includes('[emerg]') || l.includes('[crit]')).map((l) => l.replace(/^.*?\[(emerg|crit)\] (\d+#\d+: )?/, ''));
+  return reasons.length > 0 ? reasons : [output.trim() || `nginx -t exited with ${code}`];
+}
+
 function run(binary: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,9 +74,10 @@ function run(binary: string, args: string[], timeoutMs: number): Promise<{ code:
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new Error(`${binary} could not run (${err.message}); install it (PIER_INSTALL_NGINX=1 ./install.sh, or apt-get install nginx-light) or keep the built-in router: pier proxy:type builtin`));
+      const Failure = err.code === 'ENOENT' ? NginxMissingError : Error;
+      reject(new Failure(`${binary} could not run (${err.message}); install it (PIER_INSTALL_NGINX=1 ./install.sh, or apt-get install nginx-light) or keep the built-in router: pier proxy:type builtin`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -91,16 +107,15 @@ export class NginxMaster {
 
   /** Checks `config` with `nginx -t` in a file of its own; throws NginxConfigError with nginx's reasons when it is refused. */
   async validate(config: string): Promise<string> {
-    await mkdir(`${this.opts.dir}/temp`, { recursive: true, mode: 0o700 });
+    await mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
     const file = `${this.opts.dir}/nginx.conf.next`;
     await writeFile(file, config, { mode: 0o600 });
-    const { code, output } = await run(this.opts.binary, ['-t', '-q', '-p', `${this.opts.dir}/`, '-e', `${this.opts.dir}/error.log`, '-c', file], VALIDATE_TIMEOUT_MS);
-    if (code !== 0) {
+    const reasons = await nginxTest(this.opts.binary, this.opts.dir, file);
+    if (reasons) {
       // Kept for the operator to read: nginx's reasons name its lines.
       const rejected = `${this.opts.dir}/nginx.conf.rejected`;
       await rename(file, rejected);
-      const reasons = output.split('\n').filter((l) => l.includes('[emerg]') || l.includes('[crit]')).map((l) => l.replace(/^.*?\[(emerg|crit)\] (\d+#\d+: )?/, '')).join('; ').replaceAll(file, rejected);
-      throw new NginxConfigError(`nginx refused the new configuration (${reasons || output.trim() || `nginx -t exited with ${code}`}); the previous one keeps serving. Fix the template or the setting that caused it.`);
+      throw new NginxConfigError(`nginx refused the new configuration (${reasons.join('; ').replaceAll(file, rejected)}); the previous one keeps serving. Fix the template or the setting that caused it.`);
     }
     return file;
   }

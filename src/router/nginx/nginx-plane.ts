@@ -4,7 +4,8 @@ import { renderProxyConfig, type PluginEmitter } from '../../plugins/emitter.js'
 import type { Pages } from '../pages.js';
 import type { AppSnapshot, RouteTable } from '../route-table.js';
 import type { StoredCertificate } from '../../state/cert-store.js';
-import { renderApp, renderMain, type AppTls, type NginxTemplates, type PlaneLayout } from './nginx-config.js';
+import { renderAppWith } from './app-template.js';
+import { compileTemplate, renderMain, type AppTls, type NginxTemplates, type PlaneLayout } from './nginx-config.js';
 import { NginxMaster } from './nginx-master.js';
 import { CoalescingQueue } from './reload-queue.js';
 
@@ -18,6 +19,8 @@ export interface NginxPlaneDeps {
   log: Logger;
   /** The app's certificate, from the same store the built-in router serves (read at each render: a change publishes a route change). */
   certificate: (app: string) => Promise<StoredCertificate | undefined>;
+  /** The app's own template (`pier proxy:template`), read at each render like the certificate; none: the built-in one for every app. */
+  appTemplate?: (app: string) => Promise<string | undefined>;
   /** nginx exited without being asked to. */
   onExit: () => void;
 }
@@ -34,7 +37,12 @@ export class NginxPlane {
   /** Each app's blocks as Pier rendered them and as the plugins left them: plugins are asked again only when Pier's own changed. */
   private readonly rendered = new Map<string, { own: string; final: string }>();
   reloads = 0;
-  lastError: string | undefined;
+  /** The last start or reload failure; cleared by the next success. */
+  private reloadError: string | undefined;
+  /** Apps whose own template failed at the last render (the built-in one serves them), with the reason. */
+  private readonly templateProblems = new Map<string, string>();
+  /** Each app's own template, compiled once per source. */
+  private readonly compiled = new Map<string, { source: string; template: ReturnType<typeof compileTemplate> }>();
   /** Each app's upstreams in the configuration nginx serves. */
   private serving = new Map<string, string[]>();
   /** Certificate files written since the plane started; others under certs/ are from a previous run and rewritten. */
@@ -52,16 +60,33 @@ export class NginxPlane {
       await this.master.start(await this.master.validate(config), generation, listenFds);
       this.serving = upstreams;
       await this.removeStaleCerts(certFiles);
-      this.lastError = undefined;
+      this.reloadError = undefined;
     } catch (err) {
-      this.lastError = (err as Error).message;
+      this.reloadError = (err as Error).message;
       throw err;
     }
+  }
+
+  /** What `pier proxy:type` reports: the last reload failure, and each app its own template failed for. */
+  get lastError(): string | undefined {
+    const fallbacks = [...this.templateProblems].map(
+      ([app, problem]) => `${app}'s nginx template failed (${problem}), so the built-in one serves it: fix it (pier proxy:template ${app} FILE) or reset it (pier proxy:template:reset ${app})`,
+    );
+    return [this.reloadError, ...fallbacks].filter((e) => e !== undefined).join('; ') || undefined;
   }
 
   /** The table changed: resolves once nginx serves a configuration that includes the change (bursts share one reload). */
   changed(): Promise<void> {
     return this.queue.request();
+  }
+
+  /**
+   * Once every change asked for so far is served, or refused: nginx's reason when the configuration in force
+   * lacks some of them (a refused reload stays the answer until one succeeds).
+   */
+  async settled(): Promise<string | undefined> {
+    await this.queue.latest().catch(() => undefined);
+    return this.reloadError;
   }
 
   /** The app's upstreams as nginx serves them now; undefined for an app it does not serve. */
@@ -83,13 +108,13 @@ export class NginxPlane {
       this.serving = upstreams;
       await this.removeStaleCerts(certFiles);
       this.reloads++;
-      this.lastError = undefined;
+      this.reloadError = undefined;
       this.deps.log.debug({ generation, ms: Date.now() - started }, 'nginx reloaded');
     } catch (err) {
-      this.lastError = (err as Error).message;
+      this.reloadError = (err as Error).message;
       // A plugin fixed or disabled since gets asked again.
       this.rendered.clear();
-      this.deps.log.error({ generation, problem: this.lastError }, 'nginx configuration not loaded');
+      this.deps.log.error({ generation, problem: this.reloadError }, 'nginx configuration not loaded');
       throw err;
     }
   }
@@ -104,7 +129,9 @@ export class NginxPlane {
         return this.renderApp(s, tls);
       }),
     );
-    for (const app of this.rendered.keys()) if (!snapshot.some((s) => s.app === app)) this.rendered.delete(app);
+    for (const cache of [this.rendered, this.templateProblems, this.compiled]) {
+      for (const app of cache.keys()) if (!snapshot.some((s) => s.app === app)) cache.delete(app);
+    }
     return {
       config: renderMain(this.deps.templates, this.deps.pages, this.deps.layout, { generation, settings: this.deps.table.settings(undefined), apps }),
       upstreams: new Map(snapshot.map((s) => [s.app, s.upstreams])),
@@ -128,7 +155,7 @@ export class NginxPlane {
     const file = `${this.certsDir}/${app}-${stored.facts.fingerprint.replace(/[^0-9A-Fa-f]/g, '').slice(0, 16).toLowerCase()}.pem`;
     if (!this.certsWritten.has(file)) {
       await mkdir(this.certsDir, { recursive: true, mode: 0o700 });
-      await writeFile(file, `${stored.certPem.trimEnd()}\n${stored.keyPem.trimEnd()}\n`, { mode: 0o600 });
+      await writeFile(file, certFileContent(stored), { mode: 0o600 });
       this.certsWritten.add(file);
     }
     return { file, names: stored.facts.names };
@@ -146,7 +173,10 @@ export class NginxPlane {
   }
 
   private async renderApp(snapshot: AppSnapshot, tls: AppTls | undefined): Promise<string> {
-    const own = renderApp(this.deps.templates, this.deps.pages, this.deps.layout, snapshot, tls);
+    const { config: own, problem } = renderAppWith(this.deps.templates, await this.deps.appTemplate?.(snapshot.app), this.deps.pages, this.deps.layout, snapshot, tls, (source) =>
+      this.compile(snapshot.app, source),
+    );
+    this.noteTemplate(snapshot.app, problem);
     const cached = this.rendered.get(snapshot.app);
     if (cached?.own === own) return cached.final;
     const final = await renderProxyConfig(this.deps.plugins, { app: snapshot.app, hosts: snapshot.hosts, upstreams: snapshot.upstreams, config: own }, (line) =>
@@ -155,4 +185,25 @@ export class NginxPlane {
     this.rendered.set(snapshot.app, { own, final });
     return final;
   }
+
+  private compile(app: string, source: string): ReturnType<typeof compileTemplate> {
+    const cached = this.compiled.get(app);
+    if (cached?.source === source) return cached.template;
+    const template = compileTemplate(source);
+    this.compiled.set(app, { source, template });
+    return template;
+  }
+
+  /** Logged when it starts failing or fails differently, not at every reload. */
+  private noteTemplate(app: string, problem: string | undefined): void {
+    if (problem === undefined) {
+      this.templateProblems.delete(app);
+      return;
+    }
+    if (this.templateProblems.get(app) !== problem) this.deps.log.error({ app, problem }, "the app's own nginx template failed; the built-in one serves it");
+    this.templateProblems.set(app, problem);
+  }
 }
+
+/** An app's certificate file as nginx reads it: the chain, then the key. */
+export const certFileContent = (stored: StoredCertificate): string => `${stored.certPem.trimEnd()}\n${stored.keyPem.trimEnd()}\n`;

@@ -19,6 +19,11 @@ export class CoalescingQueue {
     return this.next;
   }
 
+  /** The outcome of the run that serves every request made so far (resolved when none was made). */
+  latest(): Promise<void> {
+    return this.next ?? this.running ?? Promise.resolve();
+  }
+
   /** Resolves once no run is in progress or queued, whatever their outcome. */
   async idle(): Promise<void> {
     while (this.running) await this.running.catch(() => undefined);
