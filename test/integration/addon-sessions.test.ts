@@ -72,7 +72,8 @@ describe('add-on sessions: connect, export and import attached to the caller, an
         const session = await cliOnTerminal(pier, [`${k.kind}:connect`, 'streamdb'], [
           // Enter on a keyboard is a carriage return; only a terminal's cooked mode turns it into a newline.
           { after: k.prompt, type: `${k.query.trimEnd()}\r` },
-          { after: k.answer, type: `${k.quit.trimEnd()}\r` },
+          // After the next prompt, not the answer alone: a client going back to raw mode flushes what was typed before.
+          { after: new RegExp(`${k.answer.source}[\\s\\S]*${k.prompt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), type: `${k.quit.trimEnd()}\r` },
         ]);
         expect(session.code, session.stdout).to.equal(0);
         // Only an interactive client prints its prompt: the client is on a terminal too.
