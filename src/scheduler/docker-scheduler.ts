@@ -125,8 +125,10 @@ export class DockerScheduler implements Scheduler {
       const extra = mine.filter((c) => Number(label(c, 'index')) > count);
       if (extra.length > 0) {
         progress(`Stopping ${extra.map(instanceName).join(', ')}`);
-        // Out of the route first, so no new request reaches an instance about to stop.
-        this.retireLater(extra.map((c) => c.Id), ctx.settings.stopTimeoutSec, type === 'web');
+        const ids = extra.map((c) => c.Id);
+        // Out of the route first, so no new request reaches an instance about to stop: it stops once a router serves the route without it.
+        const served = type === 'web' ? { app, upstreams: await this.webUpstreams(app, release.version, new Set(ids)) } : undefined;
+        this.retireLater(ids, ctx.settings.stopTimeoutSec, type === 'web', served);
       }
       if (type === 'web' && (missing.length > 0 || extra.length > 0)) await this.refreshRoute(app, release.version);
     }
@@ -136,9 +138,11 @@ export class DockerScheduler implements Scheduler {
     const chosen = (await this.containers(app)).filter((c) => !types || types.includes(label(c, 'process')));
     if (chosen.length === 0) return progress('Nothing was running');
     progress(`Stopping ${chosen.map(instanceName).join(', ')}`);
-    this.retireLater(chosen.map((c) => c.Id), stopTimeoutSec, false);
     const release = Number(label(chosen[0]!, 'release'));
-    if (chosen.some((c) => label(c, 'process') === 'web')) await this.refreshRoute(app, release);
+    const ids = chosen.map((c) => c.Id);
+    const web = chosen.some((c) => label(c, 'process') === 'web');
+    this.retireLater(ids, stopTimeoutSec, false, web ? { app, upstreams: await this.webUpstreams(app, release, new Set(ids)) } : undefined);
+    if (web) await this.refreshRoute(app, release);
     await Promise.all(chosen.map((c) => this.retiring.get(c.Id)));
   }
 
@@ -294,8 +298,13 @@ export class DockerScheduler implements Scheduler {
   }
 
   /** Points the route at the serving web instances of `version`; true when that changed it. */
+  /** The addresses of the release's running web instances, less `except`: what its route is once those go. */
+  private async webUpstreams(app: string, version: number, except: ReadonlySet<string> = new Set()): Promise<string[]> {
+    return (await this.running(app)).filter((i) => i.release === version && !except.has(i.id)).map((i) => i.address).sort();
+  }
+
   private async refreshRoute(app: string, version: number): Promise<boolean> {
-    const upstreams = (await this.running(app)).filter((i) => i.release === version).map((i) => i.address).sort();
+    const upstreams = await this.webUpstreams(app, version);
     const current = (await this.routes.get(app))?.upstreams.slice().sort() ?? [];
     if (JSON.stringify(current) === JSON.stringify(upstreams)) return false;
     await this.routes.set({ app, upstreams });
