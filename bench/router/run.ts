@@ -17,7 +17,10 @@
  * target "pier xN": `pier daemon --role router` with PIER_ROUTER_WORKERS=N, in a process of its own),
  * BENCH_HTTPS (1: adds the targets "pier https" and "nginx https", the same router and nginx over TLS with
  * one test-CA certificate made with openssl at start, wrk's connections kept alive as over HTTP, so they
- * measure TLS record costs, not handshakes; needs wrk; 0: HTTP only, two targets' rounds shorter).
+ * measure TLS record costs, not handshakes; needs wrk; 0: HTTP only, two targets' rounds shorter),
+ * BENCH_TARGETS (unset: all; else the names to measure, comma-separated, e.g. "http-proxy,pier,pier -log";
+ * ratios with a target left out say n/a). Beside each target's CPU per request is Redis's: the access
+ * log's writes cost Redis too, on the cores the target shares.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +38,9 @@ import { startRouter, type RunningRouter } from '../../test/helpers/router.js';
 import { createLogger } from '../../src/log.js';
 import { AccessLog } from '../../src/router/access-log.js';
 import { MIN_TLS_VERSION } from '../../src/router/tls-certificates.js';
+import type { AccessLogWriter } from '../../src/state/access-log-writer.js';
 import type { State } from '../../src/state/index.js';
+import type { Redis } from '../../src/state/redis.js';
 import { median } from '../lib/common.js';
 import { startNginxPlane, type RunningNginxPlane } from '../../test/helpers/nginx-plane.js';
 
@@ -47,6 +52,7 @@ const ROUTE_CHANGES = Number(process.env.BENCH_ROUTE_CHANGES ?? 20);
 const NGINX_WORKERS = process.env.BENCH_NGINX_WORKERS ?? '1';
 const ACCESS_LOG = process.env.BENCH_ACCESS_LOG !== '0';
 const ROUTER_WORKERS = process.env.BENCH_ROUTER_WORKERS;
+const ONLY = process.env.BENCH_TARGETS?.split(',');
 const WARMUP_SECONDS = 1;
 const APP = 'bench';
 const HOST = `${APP}.localhost`;
@@ -61,6 +67,8 @@ interface Result {
   failures: number;
   /** CPU time the target spent per request (user + system, µs): unlike req/s, barely moved by other load on the machine. */
   cpuUs: number;
+  /** Redis's CPU time per request (µs): the access log's writes cost it, on the same cores as the target. */
+  redisUs: number;
 }
 
 /** Whose CPU time a target is: this process (Pier's router runs in it), or a child and its own children (nginx's worker). */
@@ -127,13 +135,21 @@ function toMs(value: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
 }
 
-async function measure(url: string, seconds: number, owner: CpuOwner): Promise<Result> {
-  const cpu0 = cpuTime(owner);
-  const result = await load(url, seconds);
-  return { ...result, cpuUs: (cpuTime(owner) - cpu0) / (result.rps * seconds) };
+/** Redis's own CPU time so far, in µs (INFO cpu: the server's, whichever process asks). */
+async function redisCpuTime(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (field: string) => Number(new RegExp(`^${field}:([\\d.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
 }
 
-async function load(url: string, seconds: number): Promise<Omit<Result, 'cpuUs'>> {
+async function measure(url: string, seconds: number, owner: CpuOwner, redis: Redis): Promise<Result> {
+  const [cpu0, redis0] = [cpuTime(owner), await redisCpuTime(redis)];
+  const result = await load(url, seconds);
+  const requests = result.rps * seconds;
+  return { ...result, cpuUs: (cpuTime(owner) - cpu0) / requests, redisUs: ((await redisCpuTime(redis)) - redis0) / requests };
+}
+
+async function load(url: string, seconds: number): Promise<Omit<Result, 'cpuUs' | 'redisUs'>> {
   if (wrk) {
     const out = await run(wrk, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', `Host: ${HOST}`, url]);
     const rps = Number(/Requests\/sec:\s*([\d.]+)/.exec(out)?.[1] ?? NaN);
@@ -278,13 +294,14 @@ async function main(): Promise<void> {
   let router: RunningRouter | undefined;
   let unlogged: RunningRouter | undefined;
   let accessLog: AccessLog | undefined;
+  let accessLogWriter: AccessLogWriter | undefined;
   let workers: { child: ChildProcess; port: number } | undefined;
   const moved = http.createServer((_req, res) => res.end('moved'));
   try {
     upstream = await startScript('upstream.ts');
     const upstreamAddress = `127.0.0.1:${upstream.port}`;
     const instance = uniqueInstance('bench');
-    accessLog = ACCESS_LOG ? new AccessLog((entries) => router!.state.events.appendAccessLog(entries), createLogger('warn')) : undefined;
+    accessLog = ACCESS_LOG ? new AccessLog((entries) => (accessLogWriter ??= router!.state.events.accessLogWriter()).write(entries), createLogger('warn')) : undefined;
     const ca = await testCa(dir);
     const cert = await ca.issue([HOST]);
     const routerHttpsPort = await closedPort();
@@ -300,12 +317,13 @@ async function main(): Promise<void> {
     await answering(baseline.port, 'the http-proxy baseline');
     if (nginxBin) {
       nginx = await startNginx(dir, upstream.port, cert);
-      nginxPlane = await startNginxPlane(testRedisUrl, instance, { dir, workers: NGINX_WORKERS, nginx: nginxBin });
+      // Its access log takes the daemon's path: nginx's file read here, its lines into the same writer as the router's.
+      nginxPlane = await startNginxPlane(testRedisUrl, instance, { dir, workers: NGINX_WORKERS, nginx: nginxBin, recordAccess: accessLog?.recordLine });
       await answering(nginxPlane.port, "Pier's nginx plane");
     }
     if (ROUTER_WORKERS) workers = await startRouterWorkers(instance, ROUTER_WORKERS);
 
-    const targets: Target[] = [
+    const targets = ([
       ['direct', upstream.port, upstream.child.pid!],
       ...(nginx ? ([['nginx', nginx.port, nginx.child.pid!]] as Array<[string, number, CpuOwner]>) : []),
       ...(nginxPlane ? ([['pier nginx', nginxPlane.port, nginxPlane.pid]] as Array<[string, number, CpuOwner]>) : []),
@@ -315,30 +333,31 @@ async function main(): Promise<void> {
       ...(workers ? ([[`pier x${ROUTER_WORKERS}`, workers.port, workers.child.pid!]] as Array<[string, number, CpuOwner]>) : []),
       ...(HTTPS ? ([['pier https', routerHttpsPort, 'self', 'https']] as Target[]) : []),
       ...(HTTPS && nginx ? ([['nginx https', nginx.httpsPort, nginx.child.pid!, 'https']] as Target[]) : []),
-    ];
+    ] as Target[]).filter(([name]) => !ONLY || ONLY.includes(name));
     if (HTTPS) await answersTls(routerHttpsPort, "Pier's router", ca.caPem);
     if (HTTPS && nginx) await answersTls(nginx.httpsPort, 'nginx', ca.caPem);
     const loadgen = wrk ? `wrk, 1 thread` : 'Node load generator (install wrk for steadier figures)';
     console.log(`Router bench: ${CONNECTIONS} keep-alive connections, ${ROUNDS} interleaved rounds of ${SECONDS} s per target; load from ${loadgen}`);
     console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}${nginxBin ? `, nginx workers: ${NGINX_WORKERS}` : ', nginx not installed: skipped'}, access log ${ACCESS_LOG ? 'on' : 'off'}${unlogged ? ' (and off for "pier -log")' : ''}\n`);
 
-    for (const target of targets) await measure(targetUrl(target), WARMUP_SECONDS, target[2]);
+    for (const target of targets) await measure(targetUrl(target), WARMUP_SECONDS, target[2], router.state.redis);
     const results = new Map<string, Result[]>(targets.map(([name]) => [name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of targets) results.get(target[0])!.push(await measure(targetUrl(target), SECONDS, target[2]));
+      for (const target of targets) results.get(target[0])!.push(await measure(targetUrl(target), SECONDS, target[2], router.state.redis));
     }
 
     const mean = (rs: Result[], key: keyof Result) => rs.reduce((s, r) => s + r[key], 0) / rs.length;
-    console.log(`${'target'.padEnd(12)}  ${'req/s'.padStart(8)}  ${'rounds'.padEnd(24)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  ${'CPU µs/req'.padStart(10)}  failures`);
+    console.log(`${'target'.padEnd(12)}  ${'req/s'.padStart(8)}  ${'rounds'.padEnd(24)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}  ${'CPU µs/req'.padStart(10)}  ${'Redis µs/req'.padStart(12)}  failures`);
     for (const [name, rs] of results) {
       const rounds = rs.map((r) => fmt(r.rps)).join(' / ');
       const failures = rs.reduce((s, r) => s + r.failures, 0);
       console.log(
-        `${name.padEnd(12)}  ${fmt(mean(rs, 'rps')).padStart(8)}  ${rounds.padEnd(24)}  ${fmt(mean(rs, 'p50Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'p99Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'cpuUs'), 1).padStart(10)}  ${failures}`,
+        `${name.padEnd(12)}  ${fmt(mean(rs, 'rps')).padStart(8)}  ${rounds.padEnd(24)}  ${fmt(mean(rs, 'p50Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'p99Ms'), 2).padStart(7)}  ${fmt(mean(rs, 'cpuUs'), 1).padStart(10)}  ${fmt(mean(rs, 'redisUs'), 1).padStart(12)}  ${failures}`,
       );
     }
     /** a/b of the means, with the per-round ratios (same round, same conditions) to show the spread. */
     const ratio = (a: string, b: string, key: 'rps' | 'p99Ms' | 'cpuUs') => {
+      if (!results.has(a) || !results.has(b)) return 'n/a (not measured)';
       const perRound = results.get(a)!.map((r, i) => fmt(r[key] / results.get(b)![i]![key], 2)).join(' / ');
       return `${fmt(mean(results.get(a)!, key) / mean(results.get(b)!, key), 2)}  (rounds: ${perRound})`;
     };
@@ -392,6 +411,7 @@ async function main(): Promise<void> {
     if (workers) await stop(workers.child);
     // Before the router's Redis connection goes.
     await accessLog?.close();
+    accessLogWriter?.close();
     if (unlogged) await unlogged.stop();
     if (router) await router.stop();
     if (upstream) await stop(upstream.child);

@@ -29,7 +29,7 @@ export function accessLogLine(d: RequestDone): string {
 /**
  * The longest host, method or path a line keeps, in characters (bytes: heads are latin1); a longer one is
  * cut there and ends in `…`. The nginx plane's template cuts at this length too (renderMain passes it), so
- * its syslog datagram stays small, and the line built here from its cut value comes out alike.
+ * its lines come out alike.
  */
 export const MAX_LOGGED_FIELD = 1024;
 
@@ -66,19 +66,40 @@ export class AccessLog {
 
   /** The router's onRequestDone hook. Requests for hosts no app owns belong to no app's log. */
   readonly record = (done: RequestDone): void => {
-    if (done.app === undefined) return;
-    if (this.queued >= this.limits.maxQueued) {
-      if (this.dropped++ === 0) this.log.warn({ queued: this.queued }, 'access log: Redis is not keeping up; dropping lines until it does');
-      return;
-    }
+    const records = done.app === undefined ? undefined : this.recordsOf(done.app);
+    if (!records) return;
     // Requests end many to a millisecond under load: one time string serves them all.
     const now = Date.now();
     if (now !== this.stampMs) this.stamp = `${new Date((this.stampMs = now)).toISOString()} `;
-    let records = this.pending.get(done.app);
-    if (!records) this.pending.set(done.app, (records = new Records()));
     records.push(`${this.stamp}${accessLogLine(done)}\n`);
-    if (++this.queued >= this.limits.batchLines) this.flush();
+    this.added();
   };
+
+  /**
+   * A record already as record() writes one, "<ISO time> <line>\n" in UTF-8: the nginx plane's, which nginx
+   * builds and stamps itself. Batched, capped and dropped as record()'s lines are.
+   */
+  readonly recordLine = (app: string, record: Uint8Array): void => {
+    const records = this.recordsOf(app);
+    if (!records) return;
+    records.pushBytes(record);
+    this.added();
+  };
+
+  /** The app's batch to add a line to; none while Redis is not keeping up (the line is dropped and counted). */
+  private recordsOf(app: string): Records | undefined {
+    if (this.queued >= this.limits.maxQueued) {
+      if (this.dropped++ === 0) this.log.warn({ queued: this.queued }, 'access log: Redis is not keeping up; dropping lines until it does');
+      return undefined;
+    }
+    let records = this.pending.get(app);
+    if (!records) this.pending.set(app, (records = new Records()));
+    return records;
+  }
+
+  private added(): void {
+    if (++this.queued >= this.limits.batchLines) this.flush();
+  }
 
   private flush(): void {
     if (this.inFlight || this.queued === 0) return;
@@ -130,14 +151,23 @@ class Records {
 
   push(record: string): void {
     // At most 3 bytes per UTF-16 code unit.
-    const room = record.length * 3;
-    if (this.length + room > this.bytes.length) {
-      const bytes = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.length + room));
-      this.bytes.copy(bytes, 0, 0, this.length);
-      this.bytes = bytes;
-    }
+    this.reserve(record.length * 3);
     this.length += this.bytes.write(record, this.length);
     this.ends.push(this.length);
+  }
+
+  pushBytes(record: Uint8Array): void {
+    this.reserve(record.length);
+    this.bytes.set(record, this.length);
+    this.length += record.length;
+    this.ends.push(this.length);
+  }
+
+  private reserve(room: number): void {
+    if (this.length + room <= this.bytes.length) return;
+    const bytes = Buffer.allocUnsafe(Math.max(2 * this.bytes.length, this.length + room));
+    this.bytes.copy(bytes, 0, 0, this.length);
+    this.bytes = bytes;
   }
 
   /**

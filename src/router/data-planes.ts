@@ -4,11 +4,10 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { PluginEmitter } from '../plugins/emitter.js';
 import type { DataPlane } from '../proxy-plane.js';
-import type { RequestDone } from './client-connection.js';
 import type { Settings } from '../settings.js';
 import type { State } from '../state/index.js';
 import { builtinTemplates } from './nginx/nginx-config.js';
-import { listenForNginxAccessLog, type NginxAccessLogSocket } from './nginx/nginx-access-log.js';
+import type { RecordAccessLine } from './nginx/nginx-access-log.js';
 import { stopStaleMaster } from './nginx/nginx-master.js';
 import { NginxPlane } from './nginx/nginx-plane.js';
 import { parkSocket, type ParkedSocket } from './nginx/parked-socket.js';
@@ -25,8 +24,6 @@ export interface DataPlanesDeps {
   httpsPort: number;
   /** An nginx plane for the addresses the router listens on (HTTPS: undefined when it does not serve it). */
   nginx: (listen: string, httpsListen: string | undefined) => NginxPlane;
-  /** Where nginx's access log lines arrive; closed with the planes. */
-  accessLog?: NginxAccessLogSocket;
   /** Why nginx cannot be used now (the nginx-proxy plugin is disabled), or undefined. */
   nginxUnavailable: () => Promise<string | undefined>;
   log: Logger;
@@ -86,7 +83,6 @@ export class DataPlanes {
     this.nginx = undefined;
     for (const p of this.parked) p.close();
     this.parked = [];
-    await this.deps.accessLog?.close();
   }
 
   private reloadNginx(app: string): void {
@@ -236,8 +232,8 @@ export interface StartPlanesDeps {
   plugins: PluginEmitter;
   settings: Settings;
   log: Logger;
-  /** The built-in router's access log writer: nginx's lines go there too. */
-  recordAccess: (done: RequestDone) => void;
+  /** The built-in router's access log writer: nginx's lines, as it wrote them, go there too. */
+  recordAccess: RecordAccessLine;
 }
 
 /** The nginx plane's folder: config, pid, logs, control socket. */
@@ -249,14 +245,12 @@ export const freeHttpPort = (settings: Settings, log: Logger) => stopStaleMaster
 /** The router role's data planes, with the plane stored in Redis applied. */
 export async function startDataPlanes({ state, table, router, pages, plugins, settings, log, recordAccess }: StartPlanesDeps): Promise<DataPlanes> {
   const templates = builtinTemplates();
-  const accessLog = await listenForNginxAccessLog(recordAccess, log);
   const planes: DataPlanes = new DataPlanes({
     state,
     table,
     router,
     port: settings.httpPort,
     httpsPort: settings.httpsPort,
-    accessLog,
     log,
     nginx: (listen, httpsListen) =>
       new NginxPlane({
@@ -268,7 +262,6 @@ export async function startDataPlanes({ state, table, router, pages, plugins, se
           dir: nginxDir(settings),
           listen,
           https: httpsListen === undefined ? undefined : { listen: httpsListen, port: settings.httpsPort },
-          accessLog: { server: accessLog.server, tag: accessLog.tag },
           workers: 'auto',
           trustedProxies: settings.trustedProxies,
           keepalive: NGINX_KEEPALIVE,
@@ -276,6 +269,7 @@ export async function startDataPlanes({ state, table, router, pages, plugins, se
         binary: 'nginx',
         certificate: (app) => state.certs.get(app),
         appTemplate: (app) => state.proxy.template(app),
+        accessLog: { record: recordAccess },
         log,
         onExit: () => planes.nginxExited(),
       }),

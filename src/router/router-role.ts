@@ -51,7 +51,9 @@ export async function startRouterRole({ state, connection, settings, log, plugin
   await certificates.load();
   // Operators' page templates are read once, here: edits take effect at the next router start.
   const pages = await loadPages(path.join(settings.home, 'templates'), log);
-  const accessLog = new AccessLog((entries) => state.events.appendAccessLog(entries), log);
+  // Its connection opens at the first write: a router that fails to start leaves none behind.
+  const accessLogWriter = state.events.accessLogWriter();
+  const accessLog = new AccessLog((entries) => accessLogWriter.write(entries), log);
   const recordAccess = (done: RequestDone) => {
     if (done.app !== undefined && table.settings(done.app).accessLog) accessLog.record(done);
   };
@@ -59,10 +61,15 @@ export async function startRouterRole({ state, connection, settings, log, plugin
   await freeHttpPort(settings, log);
   await router.listen({ port: settings.httpPort });
   log.info({ port: settings.httpPort, httpsPort: settings.httpsPort, domain: settings.domain }, 'router listening');
-  planes = await startDataPlanes({ state, table, router, pages, plugins, settings, log, recordAccess });
+  // nginx's lines arrive built and stamped. Its config leaves out apps whose access-log setting is false, but an app's own template may not.
+  const recordNginxLine = (app: string, record: Buffer) => {
+    if (table.settings(app).accessLog) accessLog.recordLine(app, record);
+  };
+  planes = await startDataPlanes({ state, table, router, pages, plugins, settings, log, recordAccess: recordNginxLine });
   return async () => {
     await planes?.close();
     await router.close();
     await accessLog.close();
+    accessLogWriter.close();
   };
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { AccessLogWriter } from './access-log-writer.js';
 import type { Keyspace } from './keys.js';
 
 /** One line of an app's own log streams: Pier's deploy events, or the router's access log. */
@@ -28,13 +29,6 @@ export interface EventCursor {
 }
 
 const RETAINED_EVENTS = 10_000;
-/**
- * The access log stream holds batches, up to this many lines per entry ("<time> <line>" each, joined
- * by newlines): one XADD per line cost the router a tenth of its CPU per request.
- */
-const ACCESS_LINES_PER_ENTRY = 25;
-/** Per app (a stream of its own, so a busy app's traffic never pushes its deploy events out): 2,000 to 50,000 lines. */
-const RETAINED_ACCESS_ENTRIES = 2000;
 
 /**
  * Two capped Redis streams per app, merged into `pier logs` beside the instances' output: the app's
@@ -47,20 +41,9 @@ export class EventStore {
     await this.redis.xadd(this.keys.events(app), 'MAXLEN', '~', RETAINED_EVENTS, '*', 'time', new Date().toISOString(), 'source', source, 'line', line);
   }
 
-  /** Access log lines (no newline inside one: JSON lines) of any apps, in one round trip. */
-  async appendAccessLog(batches: readonly AccessLogBatch[]): Promise<void> {
-    const pipeline = this.redis.pipeline();
-    for (const { app, bytes, ends } of batches) {
-      const key = this.keys.accessLog(app);
-      for (let i = 0, start = 0; i < ends.length; i += ACCESS_LINES_PER_ENTRY) {
-        const end = ends[Math.min(i + ACCESS_LINES_PER_ENTRY, ends.length) - 1]!;
-        // The entry's lines are the records less the last newline: a slice of the batch, not a copy.
-        pipeline.xadd(key, 'MAXLEN', '~', RETAINED_ACCESS_ENTRIES, '*', 'source', 'router', 'lines', bytes.subarray(start, end - 1));
-        start = end;
-      }
-    }
-    const failed = ((await pipeline.exec()) ?? []).find(([err]) => err);
-    if (failed) throw failed[0];
+  /** A writer of the router's access log (lines without a newline inside: JSON lines), on a connection of its own that it closes. */
+  accessLogWriter(): AccessLogWriter {
+    return new AccessLogWriter(this.redis.options, this.keys);
   }
 
   /** The last `count` lines of each stream (events, then access log), oldest first, with the cursor to follow from. */

@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/log.js';
 import { noPlugins } from '../../src/plugins/emitter.js';
-import type { RequestDone } from '../../src/router/client-connection.js';
 import { builtinTemplates } from '../../src/router/nginx/nginx-config.js';
-import { listenForNginxAccessLog } from '../../src/router/nginx/nginx-access-log.js';
+import type { RecordAccessLine } from '../../src/router/nginx/nginx-access-log.js';
 import { NginxPlane } from '../../src/router/nginx/nginx-plane.js';
 import { BUILTIN_PAGES } from '../../src/router/pages.js';
 import { RouteTable } from '../../src/router/route-table.js';
@@ -31,11 +30,13 @@ export interface NginxPlaneOptions {
   nginx?: string;
   domain?: string;
   trustedProxies?: readonly string[];
-  /** Where nginx's access log lines go (over syslog, as in the daemon); none: nginx logs nothing. */
-  recordAccess?: (done: RequestDone) => void;
+  /** Where nginx's access log lines go (read from its file, as in the daemon: AccessLog's recordLine); none: nginx logs nothing. */
+  recordAccess?: RecordAccessLine;
+  /** The access log file is rotated past this size (the daemon's default otherwise). */
+  rotateAccessLogBytes?: number;
 }
 
-export async function startNginxPlane(redisUrl: string, instance: string, { dir, workers = '1', nginx = 'nginx', domain = 'localhost', trustedProxies = [], recordAccess }: NginxPlaneOptions): Promise<RunningNginxPlane> {
+export async function startNginxPlane(redisUrl: string, instance: string, { dir, workers = '1', nginx = 'nginx', domain = 'localhost', trustedProxies = [], recordAccess, rotateAccessLogBytes }: NginxPlaneOptions): Promise<RunningNginxPlane> {
   const redis = await connectTestRedis(redisUrl);
   const subscriber: Redis = redis.duplicate();
   const state = createState(redis, instance);
@@ -45,15 +46,15 @@ export async function startNginxPlane(redisUrl: string, instance: string, { dir,
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const log = createLogger('warn');
-  const accessLog = recordAccess && (await listenForNginxAccessLog(recordAccess, log));
   const plane = new NginxPlane({
     table,
     plugins: noPlugins,
     pages: BUILTIN_PAGES,
     templates: builtinTemplates(),
-    layout: { dir: join(dir, 'pier-nginx'), listen: `127.0.0.1:${port}`, workers, trustedProxies, keepalive: 256, accessLog: accessLog && { server: accessLog.server, tag: accessLog.tag } },
+    layout: { dir: join(dir, 'pier-nginx'), listen: `127.0.0.1:${port}`, workers, trustedProxies, keepalive: 256 },
     binary: nginx,
     certificate: (app) => state.certs.get(app),
+    accessLog: recordAccess && { record: recordAccess, rotateBytes: rotateAccessLogBytes },
     log,
     onExit: () => undefined,
   });
@@ -81,7 +82,6 @@ export async function startNginxPlane(redisUrl: string, instance: string, { dir,
     pid,
     stop: async () => {
       await plane.stop();
-      await accessLog?.close();
       await subscriber.quit();
       await redis.quit();
     },

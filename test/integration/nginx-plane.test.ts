@@ -262,6 +262,38 @@ describe('nginx data plane (real nginx, Redis, loopback HTTP)', function () {
     expect((JSON.parse(line.slice(line.indexOf('{'))) as { path: string }).path).to.equal(`${long.slice(0, 1024)}…`);
   });
 
+  /** The router lines `pier logs APP -p router` shows, once one holds `requestId`. */
+  async function routerLines(app: string, requestId: string): Promise<string[]> {
+    const logged = await waitFor(() => pier.cli(['logs', app, '-p', 'router']), (r) => r.stdout.includes(`"request_id":"${requestId}"`), `${requestId}'s line`, 5000);
+    expect(logged.code, logged.stderr).to.equal(0);
+    return logged.stdout.split('\n').filter((l) => l.includes(' pier[router]: '));
+  }
+
+  it('stamps each line with the time nginx wrote it, to the millisecond, and logs a request no instance answered with upstream null', async () => {
+    const before = Date.now();
+    expect((await request(hostOf('web'), { headers: { 'x-request-id': 'req-nginx-time' } })).status).to.equal(200);
+    const after = Date.now();
+    const line = (await routerLines('web', 'req-nginx-time')).find((l) => l.includes('req-nginx-time'))!;
+    const time = line.slice(0, line.indexOf(' '));
+    // The built-in router's stamp (toISOString) as `pier logs` shows every time: milliseconds, then zeros.
+    expect(time).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}000\+00:00$/);
+    expect(Date.parse(`${time.slice(0, 23)}Z`)).to.be.within(before, after);
+    expect((await request(hostOf('idle'), { headers: { 'x-request-id': 'req-nginx-idle' } })).status).to.equal(503);
+    const idle = (await routerLines('idle', 'req-nginx-idle')).find((l) => l.includes('req-nginx-idle'))!;
+    expect(idle).to.match(/ pier\[router\]: \{"host":"idle\.localhost","method":"GET","path":"\/","status":503,"bytes":\d+,"duration_ms":\d+,"upstream":null,"request_id":"req-nginx-idle"\}$/);
+  });
+
+  it('leaves out the requests of an app whose access-log setting is false, and logs them again once it is true', async () => {
+    const off = await pier.cli(['proxy:set', 'web', 'access-log', 'false']);
+    expect(off.code, off.stderr).to.equal(0);
+    // proxy:set returns once nginx serves the setting: this request is not logged, however late its line is read.
+    await request(hostOf('web'), { headers: { 'x-request-id': 'req-nginx-unlogged' } });
+    const on = await pier.cli(['proxy:set', 'web', 'access-log', 'true']);
+    expect(on.code, on.stderr).to.equal(0);
+    await request(hostOf('web'), { headers: { 'x-request-id': 'req-nginx-relogged' } });
+    expect((await routerLines('web', 'req-nginx-relogged')).join('\n')).to.not.include('req-nginx-unlogged');
+  });
+
   it('answers past the limits with Pier\'s pages: 413 for a large body, 431 for a large head, 504 for a slow app', async () => {
     const slow = http.createServer((_req, res) => setTimeout(() => res.end('late'), 1500));
     servers.push(slow);
@@ -488,19 +520,9 @@ describe('deploying through the nginx data plane (real containers)', function ()
     const server = path.join(repo, 'server.py');
     await writeFile(server, (await readFile(server, 'utf8')).replace('from a Dockerfile app', 'from release two'));
     await commitAll(repo, 'release two');
-    const load = startLoad(pier.settings.httpPort, hostOf(app));
-    let pushed;
-    try {
-      pushed = await pier.push(repo, app);
-      // The old instance stops only once nginx serves the new route; the load runs until then.
-      await waitFor(() => webInstances(pier, app), (n) => n === 1, 'the old instance to stop', 60_000);
-    } finally {
-      await load.stop();
-    }
+    // The old instance stops only once nginx serves the new route; the load runs until then.
+    const pushed = await underLoadUntilOneInstance(pier, app, () => pier.push(repo, app));
     expect(pushed.code, pushed.stderr).to.equal(0);
-    const { ok, failures } = load.result();
-    expect(failures, failures.join('; ')).to.deep.equal([]);
-    expect(ok).to.be.above(20);
     expect((await get(pier.settings.httpPort, hostOf(app), { agent: false })).body).to.include('from release two');
   });
 
@@ -520,6 +542,13 @@ describe('deploying through the nginx data plane (real containers)', function ()
     const again = await pier.push(repo, app);
     expect(again.code, again.stderr).to.equal(0);
     expect((await get(pier.settings.httpPort, hostOf(app), { agent: false })).body, 'served once the push returned').to.include('from release three');
+  });
+
+  it('scales web down under load with no failed request: an instance stops once nginx no longer sends it any', async () => {
+    const up = await pier.cli(['ps:scale', app, 'web=2']);
+    expect(up.code, up.stderr).to.equal(0);
+    const down = await underLoadUntilOneInstance(pier, app, () => pier.cli(['ps:scale', app, 'web=1']));
+    expect(down.code, down.stderr).to.equal(0);
   });
 });
 
@@ -563,6 +592,22 @@ async function installBreaker(pier: TestPier, app: string): Promise<void> {
   );
   const installed = await pier.cli(['plugins:install', dir]);
   expect(installed.code, installed.stderr).to.equal(0);
+}
+
+/** Runs `change` under load until one web instance is left; no request may fail meanwhile. Resolves with what `change` gave. */
+async function underLoadUntilOneInstance<T>(pier: TestPier, app: string, change: () => Promise<T>): Promise<T> {
+  const load = startLoad(pier.settings.httpPort, hostOf(app));
+  let outcome: T;
+  try {
+    outcome = await change();
+    await waitFor(() => webInstances(pier, app), (n) => n === 1, 'one web instance left', 60_000);
+  } finally {
+    await load.stop();
+  }
+  const { ok, failures } = load.result();
+  expect(failures, failures.join('; ')).to.deep.equal([]);
+  expect(ok).to.be.above(20);
+  return outcome;
 }
 
 async function webInstances(pier: TestPier, app: string): Promise<number> {

@@ -104,10 +104,11 @@ describe('nginx configuration rendering', () => {
     expect(renderMain(templates, BUILTIN_PAGES, layout, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] })).to.not.include('ssl');
   });
 
-  it('sends the access log to the router role\'s syslog socket when it has one, and maps nginx\'s too-large head to the 431 page', () => {
-    const main = renderMain(templates, BUILTIN_PAGES, { ...layout, accessLog: { server: '127.0.0.1:5514', tag: 'pier_abc' } }, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] });
-    expect(main).to.include('access_log syslog:server=127.0.0.1:5514,tag=pier_abc,nohostname pier;').and.include('log_format pier escape=json');
+  it('writes the access log to a file of the plane\'s folder in 64 KB buffers when the role reads one, and maps nginx\'s too-large head to the 431 page', () => {
+    const main = renderMain(templates, BUILTIN_PAGES, { ...layout, accessLog: true }, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] });
+    expect(main).to.include(`access_log ${layout.dir}/access.log pier buffer=64k flush=1s if=$pier_log_answered;`).and.include(`access_log ${layout.dir}/access.log pier_unanswered buffer=64k flush=1s if=$pier_log_unanswered;`);
+    expect(main).to.include('log_format pier escape=json \'$pier_app\\t$pier_log_time {"host":"$pier_log_host",').and.include('"upstream":null,"request_id"');
     expect(main).to.include('error_page 494 =431 @pier_431;').and.include('location @pier_431 {');
-    expect(renderMain(templates, BUILTIN_PAGES, layout, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] })).to.include('access_log off;').and.not.include('syslog');
+    expect(renderMain(templates, BUILTIN_PAGES, layout, { generation: 1, settings: DEFAULT_PROXY_SETTINGS, apps: [] })).to.include('access_log off;').and.not.include('access.log');
   });
 });

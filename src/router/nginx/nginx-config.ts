@@ -33,7 +33,7 @@ export const builtinTemplates = (): NginxTemplates => ({ main: loadTemplate('ngi
 
 /** Where the plane's files live and what it listens on: the same for every app. */
 export interface PlaneLayout {
-  /** $PIER_HOME/nginx: config, pid, error log, control socket, temp folders. */
+  /** $PIER_HOME/nginx: config, pid, error log, access log, control socket, temp folders. */
   dir: string;
   /** The address of the daemon's listening socket (PIER_HTTP_PORT), which nginx inherits: `[::]:80` or `0.0.0.0:80`. */
   listen: string;
@@ -44,8 +44,8 @@ export interface PlaneLayout {
   keepalive: number;
   /** PIER_HTTPS_PORT's socket, inherited too (fd 4): its address as `listen` names it, and the public port redirects name. */
   https?: { listen: string; port: number };
-  /** Where nginx sends access log lines (syslog over UDP on loopback) and the tag that proves they are its own. */
-  accessLog?: { server: string; tag: string };
+  /** nginx writes each request's access log line to accessLogFile(dir), which the router role reads. */
+  accessLog?: boolean;
 }
 
 /** An app's certificate as the plane serves it: the file (chain and key, mode 0600) and the names it covers. */
@@ -159,6 +159,7 @@ export function renderApp(templates: NginxTemplates, pages: Pages, layout: Plane
     maxBodyBytes: Math.max(1, s.maxBodyBytes),
     connectTimeoutMs: s.connectTimeoutMs,
     responseTimeoutMs: s.responseTimeoutMs,
+    accessLog: s.accessLog,
     maintenance: snapshot.maintenance
       ? {
           retryAfterSec: snapshot.maintenance.retryAfterSec,
@@ -189,7 +190,7 @@ export function renderMain(templates: NginxTemplates, pages: Pages, layout: Plan
     // The inherited socket is dual-stack when it is IPv6; the options must say so, or nginx would not take it.
     listen: dualStack(layout.listen),
     https: layout.https ? { listen: `${dualStack(layout.https.listen)} ssl` } : false,
-    accessLog: layout.accessLog ? { ...layout.accessLog, maxField: MAX_LOGGED_FIELD } : false,
+    accessLog: layout.accessLog ? { file: accessLogFile(layout.dir), maxField: MAX_LOGGED_FIELD } : false,
     trustedProxies: layout.trustedProxies,
     maxHeaderBytes: view.settings.maxHeaderBytes,
     clientHeaderTimeoutSec: Math.ceil(DEFAULT_TIMEOUTS.headerMs / 1000),
@@ -206,3 +207,5 @@ const dualStack = (listen: string) => (listen.startsWith('[') ? `${listen} ipv6o
 export const SHUTDOWN_TIMEOUT_SEC = 30;
 
 export const controlSocket = (dir: string) => `${dir}/control.sock`;
+
+export const accessLogFile = (dir: string) => `${dir}/access.log`;

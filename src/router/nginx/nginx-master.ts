@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -19,25 +19,35 @@ const VALIDATE_TIMEOUT_MS = 20_000;
 /** A stale master finishes its requests in flight first; past this the port is taken anyway (and the bind fails with a clear error). */
 const STALE_STOP_TIMEOUT_MS = 10_000;
 
-/**
- * The master's workers that still accept connections: a worker told to stop renames itself "worker process
- * is shutting down" once it has closed its listening sockets (it may serve its requests in flight for longer).
- */
-async function acceptingWorkers(masterPid: number): Promise<number[]> {
-  const pids: number[] = [];
+/** The master's child processes with their titles ("nginx: worker process", "… is shutting down", cache helpers). */
+async function children(masterPid: number): Promise<Array<{ pid: number; title: string }>> {
+  const found: Array<{ pid: number; title: string }> = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       // Fields after "(comm) ": state, then the parent's PID.
       const ppid = Number((await readFile(`/proc/${entry}/stat`, 'utf8')).split(') ')[1]!.split(' ')[1]);
-      if (ppid !== masterPid) continue;
-      const title = await readFile(`/proc/${entry}/cmdline`, 'utf8');
-      if (title.startsWith('nginx: worker process') && !title.includes('shutting down')) pids.push(Number(entry));
+      if (ppid === masterPid) found.push({ pid: Number(entry), title: await readFile(`/proc/${entry}/cmdline`, 'utf8') });
     } catch {
       // The process ended meanwhile.
     }
   }
-  return pids;
+  return found;
+}
+
+/**
+ * The master's workers that still accept connections: a worker told to stop renames itself "worker process
+ * is shutting down" once it has closed its listening sockets (it may serve its requests in flight for longer).
+ */
+async function acceptingWorkers(masterPid: number): Promise<number[]> {
+  return (await children(masterPid)).filter(({ title }) => title.startsWith('nginx: worker process') && !title.includes('shutting down')).map(({ pid }) => pid);
+}
+
+/** Whether the process has `file` open (its descriptors link to the file's current name). */
+async function hasOpen(pid: number, file: string): Promise<boolean> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === file) return true;
+  return false;
 }
 
 /**
@@ -127,7 +137,8 @@ export class NginxMaster {
     const child = spawn(this.opts.binary, ['-p', `${this.opts.dir}/`, '-e', `${this.opts.dir}/error.log`, '-c', this.configFile], {
       stdio: ['ignore', 'ignore', 'pipe', ...listenFds],
       // The inherited descriptors are the child's 3, 4, … in that order.
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NGINX: listenFds.map((_, i) => `${3 + i};`).join('') },
+      // TZ=UTC: the access log's time stamps are built from $time_iso8601, which is local time (nginx passes TZ to its workers).
+      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', NGINX: listenFds.map((_, i) => `${3 + i};`).join(''), TZ: 'UTC' },
     });
     this.child = child;
     // A daemon that exits without closing its router (an error during startup, process.exit) takes its nginx along;
@@ -175,6 +186,14 @@ export class NginxMaster {
     this.stopping = true;
     this.child?.kill('SIGQUIT');
     await this.exited;
+  }
+
+  /** Whether nginx (the master or any of its workers) still has `file` open: a renamed log file it may still write to. */
+  async holds(file: string): Promise<boolean> {
+    const pid = this.child?.pid;
+    if (pid === undefined) return false;
+    for (const p of [pid, ...(await children(pid)).map((c) => c.pid)]) if (await hasOpen(p, file)) return true;
+    return false;
   }
 
   get running(): boolean {

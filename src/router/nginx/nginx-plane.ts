@@ -5,7 +5,8 @@ import type { Pages } from '../pages.js';
 import type { AppSnapshot, RouteTable } from '../route-table.js';
 import type { StoredCertificate } from '../../state/cert-store.js';
 import { renderAppWith } from './app-template.js';
-import { compileTemplate, renderMain, type AppTls, type NginxTemplates, type PlaneLayout } from './nginx-config.js';
+import { NginxAccessLog, type NginxAccessLogOptions } from './nginx-access-log.js';
+import { accessLogFile, compileTemplate, renderMain, type AppTls, type NginxTemplates, type PlaneLayout } from './nginx-config.js';
 import { NginxMaster } from './nginx-master.js';
 import { CoalescingQueue } from './reload-queue.js';
 
@@ -21,6 +22,8 @@ export interface NginxPlaneDeps {
   certificate: (app: string) => Promise<StoredCertificate | undefined>;
   /** The app's own template (`pier proxy:template`), read at each render like the certificate; none: the built-in one for every app. */
   appTemplate?: (app: string) => Promise<string | undefined>;
+  /** Where each request's access log line goes; none: nginx logs nothing. */
+  accessLog?: NginxAccessLogOptions;
   /** nginx exited without being asked to. */
   onExit: () => void;
 }
@@ -47,9 +50,18 @@ export class NginxPlane {
   private serving = new Map<string, string[]>();
   /** Certificate files written since the plane started; others under certs/ are from a previous run and rewritten. */
   private readonly certsWritten = new Set<string>();
+  private readonly accessLog: NginxAccessLog | undefined;
+  private stopping = false;
 
   constructor(private readonly deps: NginxPlaneDeps) {
-    this.master = new NginxMaster({ binary: deps.binary, dir: deps.layout.dir, log: deps.log, onExit: deps.onExit });
+    this.accessLog = deps.accessLog && new NginxAccessLog(accessLogFile(deps.layout.dir), deps.accessLog, deps.log);
+    // The lines its workers wrote before it died are still read.
+    const onExit = () => {
+      void (this.accessLog?.close() ?? Promise.resolve())
+        .catch((err: unknown) => deps.log.warn({ err }, 'nginx access log: could not be closed'))
+        .finally(deps.onExit);
+    };
+    this.master = new NginxMaster({ binary: deps.binary, dir: deps.layout.dir, log: deps.log, onExit });
   }
 
   /** Starts nginx on the inherited listening sockets (HTTP, then HTTPS when the layout has it); resolves once it accepts. */
@@ -57,7 +69,17 @@ export class NginxPlane {
     try {
       const generation = ++this.generation;
       const { config, upstreams, certFiles } = await this.render(generation);
-      await this.master.start(await this.master.validate(config), generation, listenFds);
+      const validated = await this.master.validate(config);
+      await this.accessLog?.prepare();
+      await this.master.start(validated, generation, listenFds).catch(async (err: unknown) => {
+        await this.accessLog?.close();
+        throw err;
+      });
+      this.accessLog?.follow({
+        // A reload, shared with route changes; none once stopping (the renamed file is read to its end at close all the same).
+        reopen: () => void (this.stopping ? undefined : this.changed().catch(() => undefined)),
+        holds: (file) => this.master.holds(file),
+      });
       this.serving = upstreams;
       await this.removeStaleCerts(certFiles);
       this.reloadError = undefined;
@@ -95,8 +117,10 @@ export class NginxPlane {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.queue.idle();
     await this.master.stop();
+    await this.accessLog?.close();
   }
 
   private async apply(): Promise<void> {
@@ -133,7 +157,7 @@ export class NginxPlane {
       for (const app of cache.keys()) if (!snapshot.some((s) => s.app === app)) cache.delete(app);
     }
     return {
-      config: renderMain(this.deps.templates, this.deps.pages, this.deps.layout, { generation, settings: this.deps.table.settings(undefined), apps }),
+      config: renderMain(this.deps.templates, this.deps.pages, { ...this.deps.layout, accessLog: this.accessLog !== undefined }, { generation, settings: this.deps.table.settings(undefined), apps }),
       upstreams: new Map(snapshot.map((s) => [s.app, s.upstreams])),
       certFiles,
     };
