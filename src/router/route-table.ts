@@ -53,6 +53,11 @@ export class RouteTable {
   private hosts: HostMap;
   private globalProxy: RawProxySettings = {};
   private globalSettings: ProxySettings = DEFAULT_PROXY_SETTINGS;
+  // Refreshes run side by side and their reads may finish out of order: the one that started last has the
+  // last word, or a refresh that read an app before its destroy could bring it back after the one that read it gone.
+  private refreshes = 0;
+  private readonly latestRoute = new Map<string, number>();
+  private latestHosts = 0;
 
   constructor(private readonly state: State, private readonly initialDomain: string) {
     this.hosts = { globalDomain: initialDomain, apps: new Set(), owners: {} };
@@ -74,11 +79,17 @@ export class RouteTable {
   }
 
   private async refreshRoute(app: string): Promise<void> {
+    const refresh = ++this.refreshes;
+    this.latestRoute.set(app, refresh);
+    const superseded = () => this.latestRoute.get(app) !== refresh;
     if (!(await this.state.apps.exists(app))) {
+      if (superseded()) return;
       this.routes.delete(app);
+      this.latestRoute.delete(app);
       return;
     }
     const [route, proxy, maintenance] = await Promise.all([this.state.routes.get(app), this.state.proxy.get(app), this.state.maintenance.get(app)]);
+    if (superseded()) return;
     this.routes.set(app, {
       upstreams: route?.upstreams ?? [],
       next: 0,
@@ -88,7 +99,10 @@ export class RouteTable {
   }
 
   private async refreshHosts(): Promise<void> {
+    const refresh = ++this.refreshes;
+    this.latestHosts = refresh;
     const [globalDomain, owners] = await Promise.all([this.state.domains.globalDomain(this.initialDomain), this.state.domains.owners()]);
+    if (this.latestHosts !== refresh) return;
     this.hosts = { globalDomain, owners, apps: new Set(this.routes.keys()) };
   }
 

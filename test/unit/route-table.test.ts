@@ -181,3 +181,30 @@ describe('what a route carries', () => {
     expect(table.route('other')!.maintenance).to.equal(undefined);
   });
 });
+
+describe('refreshes that finish out of order', () => {
+  it('a refresh that read an app before its destroy cannot bring it back after the one that read it gone', async () => {
+    const routes: Record<string, string[]> = { web: ['10.0.0.2:5000'] };
+    const state = fakeState(routes);
+    const table = new RouteTable(state, 'localhost');
+    await table.load();
+    // The first refresh reads the route while the app exists, and its read answers last.
+    let answerLate!: () => void;
+    const late = new Promise<void>((resolve) => (answerLate = resolve));
+    const get = state.routes.get.bind(state.routes);
+    state.routes.get = async (app: string) => {
+      const route = await get(app);
+      await late;
+      return route;
+    };
+    const before = table.refresh('web');
+    await new Promise((r) => setImmediate(r));
+    delete routes.web;
+    await table.refresh('web');
+    expect(table.appFor('web.localhost')).to.equal(undefined);
+    answerLate();
+    await before;
+    expect(table.appFor('web.localhost'), 'the older refresh is superseded').to.equal(undefined);
+    expect(table.route('web')).to.equal(undefined);
+  });
+});
