@@ -1,29 +1,16 @@
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
 import { dataPlaneSchema, type DataPlane, type PlaneStatus } from '../../proxy-plane.js';
-import type { State } from '../../state/index.js';
 import { parseWith, readJson, sendJson } from '../http-utils.js';
 import type { ApiDeps, Route } from '../route-kit.js';
 
 /** A switch to nginx validates and starts it; longer than this and the answer says it is still running. */
 const SWITCH_WAIT_MS = 20_000;
-const POLL_MS = 20;
 
 export interface PlaneReport {
   type: DataPlane;
   /** What the router role last reported; absent when no router has run since. */
   status?: PlaneStatus;
-}
-
-/** Waits for the router role to report on a switch asked for at `since`: served, or failed with its reason. */
-async function settled(state: State, type: DataPlane, since: number): Promise<PlaneStatus | undefined> {
-  const deadline = Date.now() + SWITCH_WAIT_MS;
-  while (Date.now() < deadline) {
-    const status = await state.proxy.planeStatus();
-    if (status && status.at >= since && status.wanted === type) return status;
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-  return undefined;
 }
 
 /** proxy:type: which data plane serves HTTP (global). */
@@ -36,9 +23,9 @@ export function proxyTypeRoutes({ state }: ApiDeps): Route[] {
       /^\/api\/proxy\/type$/,
       async ({ req, res }) => {
         const { type } = parseWith(z.object({ type: dataPlaneSchema }), await readJson(req));
-        const since = Date.now();
         await state.proxy.setPlane(type);
-        const status = await settled(state, type, since);
+        // A router answers the barrier once it has made the switch, or failed it, and reported how it went.
+        const status = (await state.routes.served(SWITCH_WAIT_MS)).served === 'unconfirmed' ? undefined : await state.proxy.planeStatus();
         if (status && status.serving !== type) {
           // A refused switch changes nothing: the next router start must not try it again.
           await state.proxy.setPlane(status.serving);
