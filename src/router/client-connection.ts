@@ -20,6 +20,7 @@ import type { RouteTable } from './route-table.js';
 import { httpsLocation } from './tls-certificates.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import type { UpstreamHealth } from './upstream-health.js';
+import { holdWrites } from './turn-writes.js';
 import type { UpstreamConnection, UpstreamOwner, UpstreamPools } from './upstream-pool.js';
 
 /** The router's own timeouts; those an app may set (connect, response, idle) are its ProxySettings. */
@@ -409,16 +410,13 @@ export class ClientConnection implements UpstreamOwner {
       requestId: this.requestId,
       startMs: this.startMs,
     });
+    // Head and body start go out in one segment: written apart, Nagle and delayed ACKs could hold the second.
     const s = conn.socket;
+    holdWrites(s);
+    s.write(head, 'latin1');
     if (this.replay) {
-      // Head and body start in one segment: written apart, Nagle and delayed ACKs could hold the second.
-      s.cork();
-      s.write(head, 'latin1');
       s.write(this.replay);
-      s.uncork();
       if (!this.replayable) this.replay = undefined;
-    } else {
-      s.write(head, 'latin1');
     }
     this.armProxyDeadline(now);
   }
@@ -430,7 +428,10 @@ export class ClientConnection implements UpstreamOwner {
     if (end === -1) return this.cutRequest(() => this.reject(400, 'malformed chunked body'));
     if (end < chunk.length) this.pending = concat(this.pending, chunk.subarray(end));
     if (this.reqChunked !== undefined && this.bodyTooLarge(this.req!.framing)) return this.cutRequest(() => this.answerThenServe(413));
-    if (end > 0 && !up.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.socket.pause();
+    if (end > 0) {
+      holdWrites(up.socket);
+      if (!up.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.socket.pause();
+    }
     if (this.deadlineKind === Deadline.BodyIdle || this.reqBody.done) this.armProxyDeadline(Date.now());
   }
 
@@ -490,13 +491,11 @@ export class ClientConnection implements UpstreamOwner {
       if (end === -1) return this.badGateway('malformed chunked response');
       const text = clientResponseHead(head, { close: this.closeAfter, keepAlive10: this.req!.keepAlive10, hsts: this.hsts() });
       const s = this.socket;
-      s.cork();
       this.write(text);
       if (end > parsed.end) {
         s.write(buf.subarray(parsed.end, end));
         this.bytes += end - parsed.end;
       }
-      s.uncork();
       if (this.resBody.done) this.responseComplete(end < buf.length);
       else if (s.writableNeedDrain) this.stall();
       else this.armProxyDeadline(Date.now());
@@ -514,6 +513,7 @@ export class ClientConnection implements UpstreamOwner {
     }
     if (end > 0) {
       this.bytes += end;
+      holdWrites(this.socket);
       if (!this.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.stall();
     }
     if (this.resBody.done) this.responseComplete(end < chunk.length);
@@ -626,9 +626,10 @@ export class ClientConnection implements UpstreamOwner {
     return up;
   }
 
-  /** Heads are latin1 strings (what was received is what is sent); pages are UTF-8 buffers. */
+  /** Heads are latin1 strings (what was received is what is sent); pages are UTF-8 buffers. Writes that follow in this turn go out with it. */
   private write(data: string | Buffer): void {
     this.sent = true;
+    holdWrites(this.socket);
     this.bytes += data.length;
     if (typeof data === 'string') this.socket.write(data, 'latin1');
     else this.socket.write(data);
