@@ -449,7 +449,7 @@ export class ClientConnection implements UpstreamOwner {
   private upstreamData(chunk: Buffer): void {
     if (this.phase === Phase.Tunnel) {
       this.bytes += chunk.length;
-      if (!this.socket.write(chunk)) this.up!.socket.pause();
+      if (!this.socket.write(Buffer.from(chunk))) this.up!.socket.pause();
     } else if (this.resHead === undefined) {
       this.readResponseHead(chunk);
     } else {
@@ -457,13 +457,14 @@ export class ClientConnection implements UpstreamOwner {
     }
   }
 
+  /** `chunk` is only lent (see onUpstreamData): what is kept or written of it is copied. */
   private readResponseHead(chunk: Buffer): void {
     const buf = concat(this.resBuf, chunk);
     let start = 0;
     for (;;) {
       const parsed = parseResponseHead(buf, start, this.req!.method, this.resScan);
       if (parsed.kind === 'incomplete') {
-        this.resBuf = start === 0 ? buf : buf.subarray(start);
+        this.resBuf = Buffer.from(start === 0 ? buf : buf.subarray(start));
         this.resScan = parsed.scanFrom - start;
         return;
       }
@@ -491,10 +492,14 @@ export class ClientConnection implements UpstreamOwner {
       if (end === -1) return this.badGateway('malformed chunked response');
       const text = clientResponseHead(head, { close: this.closeAfter, keepAlive10: this.req!.keepAlive10, hsts: this.hsts() });
       const s = this.socket;
-      this.write(text);
       if (end > parsed.end) {
-        s.write(buf.subarray(parsed.end, end));
-        this.bytes += end - parsed.end;
+        // The head and the body bytes that came with it, in one buffer: copied out of the lent chunk anyway.
+        const out = Buffer.allocUnsafe(text.length + end - parsed.end);
+        out.write(text, 0, 'latin1');
+        buf.copy(out, text.length, parsed.end, end);
+        this.write(out);
+      } else {
+        this.write(text);
       }
       if (this.resBody.done) this.responseComplete(end < buf.length);
       else if (s.writableNeedDrain) this.stall();
@@ -514,7 +519,7 @@ export class ClientConnection implements UpstreamOwner {
     if (end > 0) {
       this.bytes += end;
       holdWrites(this.socket);
-      if (!this.socket.write(end === chunk.length ? chunk : chunk.subarray(0, end))) this.stall();
+      if (!this.socket.write(Buffer.from(end === chunk.length ? chunk : chunk.subarray(0, end)))) this.stall();
     }
     if (this.resBody.done) this.responseComplete(end < chunk.length);
   }
@@ -610,7 +615,7 @@ export class ClientConnection implements UpstreamOwner {
     const s = this.socket;
     s.cork();
     this.write(clientResponseHead(head, { close: false, keepAlive10: false }));
-    if (end < buf.length) s.write(buf.subarray(end));
+    if (end < buf.length) s.write(Buffer.from(buf.subarray(end)));
     s.uncork();
     if (this.pending) {
       this.up!.socket.write(this.pending);

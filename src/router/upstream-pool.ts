@@ -4,9 +4,17 @@
  */
 import net from 'node:net';
 
+/**
+ * Every upstream connection reads into this one buffer (reads are handled one at a time). A socket's
+ * own reads would each allocate 64 KiB, shrink it and wrap it in a stream chunk: about 1.4 µs of CPU
+ * per read, a twentieth of what the router spends on a request.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** Whoever a connection currently serves gets its events; an idle pooled connection has no owner. */
 export interface UpstreamOwner {
   onUpstreamConnect(): void;
+  /** `chunk` is the shared read buffer's: valid during the call only, so whatever outlives it is a copy. */
   onUpstreamData(chunk: Buffer): void;
   onUpstreamEnd(): void;
   onUpstreamClose(err: Error | undefined): void;
@@ -25,17 +33,12 @@ export class UpstreamConnection {
   private error: Error | undefined;
 
   constructor(readonly pool: UpstreamPool) {
-    const socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
+    const socket = net.connect({ host: pool.host, port: pool.port, noDelay: true, onread: { buffer: READ_BUFFER, callback: (n) => this.onRead(n) } });
     this.socket = socket;
     pool.open++;
     socket.on('connect', () => {
       this.connected = true;
       this.owner?.onUpstreamConnect();
-    });
-    socket.on('data', (chunk: Buffer) => {
-      if (this.owner) this.owner.onUpstreamData(chunk);
-      // Bytes on an idle connection belong to no request: the connection is out of step.
-      else socket.destroy();
     });
     socket.on('end', () => {
       if (this.owner) this.owner.onUpstreamEnd();
@@ -50,6 +53,14 @@ export class UpstreamConnection {
       if (owner) owner.onUpstreamClose(this.error);
       else this.pool.forget(this);
     });
+  }
+
+  /** True: reading goes on (an owner that must wait pauses the socket itself). */
+  private onRead(n: number): boolean {
+    if (this.owner) this.owner.onUpstreamData(READ_BUFFER.subarray(0, n));
+    // Bytes on an idle connection belong to no request: the connection is out of step.
+    else this.socket.destroy();
+    return true;
   }
 
   /** Its owner is done with it (whatever follows: release, destroy, or it closed): no longer in flight. */

@@ -236,7 +236,10 @@ describe('pier daemon --role router: the router alone, from Redis only, and seve
     const workerPids = () => router!.logged('router worker listening').map((l) => l.worker as number);
     const [first, second] = workerPids();
     expect(new Set([first, second, primary]).size).to.equal(3);
-    expect(router.logs.filter((l) => l.msg === 'router listening').map((l) => l.pid).sort()).to.deep.equal([first, second].sort());
+    // A worker's own line can reach the shared pipe after the primary has logged hearing it listen.
+    const listening = () => router!.logs.filter((l) => l.msg === 'router listening').map((l) => l.pid as number).sort();
+    await waitFor(async () => listening(), (pids) => pids.length >= 2, 'both workers to log "router listening"', 5000);
+    expect(listening()).to.deep.equal([first, second].sort());
 
     // Two kept-alive connections, one after the other: round-robin hands them to different workers.
     const readers: ResponseReader[] = [];
