@@ -84,12 +84,26 @@ export function listValues(fields: readonly HeaderField[], name: string): string
   const out: string[] = [];
   for (const f of fields) {
     if (f.name !== name) continue;
+    // Most values are one element, already trimmed by splitHead.
+    if (!f.value.includes(',')) {
+      if (f.value !== '') out.push(f.value.toLowerCase());
+      continue;
+    }
     for (const part of f.value.split(',')) {
-      const v = part.trim().toLowerCase();
+      const v = trimOws(part).toLowerCase();
       if (v !== '') out.push(v);
     }
   }
   return out;
+}
+
+/** Without the optional whitespace around a list element (SP and HTAB only: RFC 9110 §5.6.3). */
+export function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
 }
 
 /** How many fields carry this name. */
@@ -101,6 +115,12 @@ export function countFields(fields: readonly HeaderField[], name: string): numbe
 
 /** A decimal Content-Length within the range a JavaScript number counts exactly; undefined otherwise. */
 export function parseContentLength(value: string): number | undefined {
-  if (!/^\d{1,15}$/.test(value)) return undefined;
-  return Number(value);
+  if (value.length === 0 || value.length > 15) return undefined;
+  let n = 0;
+  for (let i = 0; i < value.length; i++) {
+    const digit = value.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    n = n * 10 + digit;
+  }
+  return n;
 }

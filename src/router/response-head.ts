@@ -1,5 +1,5 @@
 /** Response heads from upstreams and how their bodies are framed (RFC 9112 §6.3). */
-import { countFields, listValues, parseContentLength, splitHead, type HeaderField } from './http-head.js';
+import { countFields, listValues, parseContentLength, splitHead, trimOws, type HeaderField } from './http-head.js';
 
 export type ResponseFraming =
   | { kind: 'none' }
@@ -57,7 +57,7 @@ function responseFraming(fields: HeaderField[], status: number, method: string):
     if (f.name !== 'content-length') continue;
     // Repeated identical values are one length (RFC 9112 §6.3 rule 5); anything else is unframeable.
     for (const part of f.value.split(',')) {
-      const n = parseContentLength(part.trim());
+      const n = parseContentLength(trimOws(part));
       if (n === undefined || (length !== undefined && n !== length)) return undefined;
       length = n;
     }

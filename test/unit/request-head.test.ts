@@ -31,6 +31,8 @@ const smuggling: Array<[string, string]> = [
   ['chunked applied twice in one field', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n'],
   ['chunked applied twice in two fields', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n'],
   ['an empty Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\n'],
+  ['chunked ending in a non-breaking space (only SP and HTAB are whitespace)', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\xa0\r\n\r\n'],
+  ['a coding list whose chunked ends in a non-breaking space', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\xa0\r\n\r\n'],
   ['Transfer-Encoding with a vertical tab', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\x0bchunked\r\n\r\n'],
   ['Transfer-Encoding with a space before the colon', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n'],
   ['Transfer-Encoding in an HTTP/1.0 request', 'POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'],

@@ -41,6 +41,9 @@ describe('response heads', () => {
     expect(head('HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\n').framing).to.deep.equal({ kind: 'length', length: 3 });
     expect(kind('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n')).to.equal('invalid');
     expect(kind('HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n')).to.equal('invalid');
+    expect(kind('HTTP/1.1 200 OK\r\nContent-Length: 3,\xa03\r\n\r\n')).to.equal('invalid');
+    expect(kind('HTTP/1.1 200 OK\r\nContent-Length: 1234567890123456\r\n\r\n')).to.equal('invalid');
+    expect(head('HTTP/1.1 200 OK\r\nContent-Length: 3 ,\t3\r\n\r\n').framing).to.deep.equal({ kind: 'length', length: 3 });
   });
 
   it('"Connection: close" or HTTP/1.0 without keep-alive makes the connection single-use', () => {
