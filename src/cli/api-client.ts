@@ -12,56 +12,59 @@ export class ApiError extends Error {
 export class ApiClient {
   constructor(private readonly baseUrl: string, private readonly token: string | undefined) {}
 
-  /** A Buffer body is sent as it is (an upload); anything else as JSON. */
-  private async send(method: string, path: string, body?: unknown): Promise<Response> {
-    let res: Response;
+  /**
+   * One request; a Buffer body is sent as it is (an upload), anything else as JSON. Over node:http, not
+   * fetch: fetch gives up on a response that sends nothing for 5 minutes, and a build step or
+   * `pier logs -t` can be silent for longer.
+   */
+  private send(method: string, path: string, body?: unknown): Promise<http.IncomingMessage> {
+    const url = new URL(`${this.baseUrl}${path}`);
     const raw = Buffer.isBuffer(body);
-    try {
-      res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: {
-          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json' }),
-        },
-        body: body === undefined ? undefined : raw ? new Uint8Array(body as Buffer) : JSON.stringify(body),
-      });
-    } catch (err) {
-      throw unreachable(this.baseUrl, (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message);
-    }
-    if (!res.ok) throw failed(res.status, await res.text());
-    return res;
+    const payload = body === undefined ? undefined : raw ? (body as Buffer) : Buffer.from(JSON.stringify(body));
+    const headers = {
+      ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+      ...(payload === undefined ? {} : { 'content-type': raw ? 'application/octet-stream' : 'application/json', 'content-length': String(payload.length) }),
+    };
+    return new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? https : http).request(url, { method, headers }, resolve);
+      req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(this.baseUrl, err.code ?? err.message)));
+      req.end(payload);
+    }).then(async (res) => {
+      if ((res.statusCode ?? 500) >= 400) throw failed(res.statusCode ?? 500, await readText(res));
+      return res;
+    });
   }
 
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await (await this.send(method, path, body)).json()) as T;
+    return JSON.parse(await readText(await this.send(method, path, body))) as T;
   }
 
-  /** Reads a streamed text response line by line as it arrives. */
+  /** Reads a streamed text response line by line as it arrives, however long it stays silent. */
   async lines(path: string, onLine: (line: string) => void, method = 'GET', body?: unknown): Promise<void> {
-    await readLines(await this.send(method, path, body), onLine);
+    await this.read(await this.send(method, path, body), onLine);
   }
 
-  /**
-   * Like lines(), for a GET stream that may stay silent for hours (pier logs -t): fetch would give
-   * up on a response body that sends nothing for 5 minutes, node:http waits.
-   */
+  /** Like lines(), for a GET stream that may stay open for hours (pier logs -t). */
   async follow(path: string, onLine: (line: string) => void): Promise<void> {
-    const url = new URL(`${this.baseUrl}${path}`);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const headers = this.token ? { authorization: `Bearer ${this.token}` } : {};
-      const req = (url.protocol === 'https:' ? https : http).get(url, { headers }, resolve);
-      req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(this.baseUrl, err.code ?? err.message)));
-    });
-    if ((res.statusCode ?? 500) >= 400) {
-      let text = '';
-      res.setEncoding('utf8');
-      for await (const chunk of res) text += chunk as string;
-      throw failed(res.statusCode ?? 500, text);
-    }
+    await this.read(await this.send('GET', path), onLine, ' Run the command again to go on.');
+  }
+
+  /** A stream that breaks off is the daemon's doing; an error of `onLine`'s own is passed on as it is. */
+  private async read(res: http.IncomingMessage, onLine: (line: string) => void, advice = ''): Promise<void> {
+    let own: { err: unknown } | undefined;
+    const guarded = (line: string) => {
+      try {
+        onLine(line);
+      } catch (err) {
+        own ??= { err };
+        throw err;
+      }
+    };
     try {
-      await readLines(res, onLine);
+      await readLines(res, guarded);
     } catch {
-      throw new ApiError(0, `The Pier API at ${this.baseUrl} cut the stream off (did the daemon stop or restart?). Run the command again to go on.`);
+      if (own) throw own.err;
+      throw new ApiError(0, `The Pier API at ${this.baseUrl} cut the stream off (did the daemon stop or restart?).${advice}`);
     }
   }
 
@@ -98,7 +101,7 @@ export class ApiClient {
   /** Runs an operation that streams NDJSON progress; prints progress via `onProgress`, returns the result. */
   async operation<T>(method: string, path: string, body: unknown, onProgress: (line: string) => void): Promise<T> {
     let outcome: { result?: T; error?: string } | undefined;
-    await readLines(await this.send(method, path, body), (line) => {
+    await this.read(await this.send(method, path, body), (line) => {
       if (line.trim() === '') return;
       const msg = JSON.parse(line) as { progress?: string; result?: T; error?: string };
       if (msg.progress !== undefined) onProgress(msg.progress);
@@ -125,10 +128,17 @@ function failed(status: number, text: string): ApiError {
   return new ApiError(status, status === 401 ? `401 Unauthorized: ${message}` : message);
 }
 
-async function readLines(res: Response | http.IncomingMessage, onLine: (line: string) => void): Promise<void> {
+async function readText(res: http.IncomingMessage): Promise<string> {
+  let out = '';
+  res.setEncoding('utf8');
+  for await (const chunk of res) out += chunk as string;
+  return out;
+}
+
+async function readLines(res: http.IncomingMessage, onLine: (line: string) => void): Promise<void> {
   const decoder = new TextDecoder();
   let pending = '';
-  for await (const chunk of res instanceof Response ? (res.body as unknown as AsyncIterable<Uint8Array>) : res) {
+  for await (const chunk of res as AsyncIterable<Buffer>) {
     const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
     pending = lines.pop() ?? '';
     lines.forEach(onLine);
