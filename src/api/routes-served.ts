@@ -1,17 +1,15 @@
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { State } from '../state/index.js';
-
-/** How long an operation waits for a router to serve its change (none may be running: an API-only daemon). */
-const SERVED_TIMEOUT_MS = 10_000;
+import { ROUTES_SERVED_TIMEOUT_MS } from '../state/route-store.js';
 
 /**
  * After an operation changed what routers serve: returns once a router serves it, so the next request sees it.
  * The nginx plane refusing the configuration the change makes is the operation's error; the previous one keeps serving.
  */
 export async function routesServed(state: State, log: Logger): Promise<void> {
-  const outcome = await state.routes.served(SERVED_TIMEOUT_MS);
-  if (outcome.served === 'unconfirmed') log.warn(`no router confirmed a route change within ${SERVED_TIMEOUT_MS / 1000} s; is one running?`);
+  const outcome = await state.routes.served(ROUTES_SERVED_TIMEOUT_MS);
+  if (outcome.served === 'unconfirmed') log.warn(`no router confirmed a route change within ${ROUTES_SERVED_TIMEOUT_MS / 1000} s; is one running?`);
   if (outcome.served === false) {
     throw new UserError(
       `The change is saved, but nginx refused the configuration it makes (${outcome.error}), so the previous configuration keeps serving. ` +

@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import type { HealthCheck } from '../app-json.js';
 import type { Logger } from '../log.js';
 import type { Release } from '../state/release-store.js';
-import type { RouteStore } from '../state/route-store.js';
+import { ROUTES_SERVED_TIMEOUT_MS, type RouteStore } from '../state/route-store.js';
 import { containerSpec, DEFAULT_PORT, liveUpdate, runtimeOf, type InstanceSpec } from './container-spec.js';
 import { demuxDockerFrames } from './docker-log-frames.js';
 import { followContainerLogs, recentContainerLogs } from './docker-logs.js';
@@ -52,8 +52,6 @@ interface RouteServed {
 
 /** Bounded: a router that is down, or whose data plane refused the change, must not keep old instances forever. */
 const ROUTE_APPLIED_TIMEOUT_MS = 30_000;
-/** How long a deploy waits for a router to serve its switch, or refuse it, before going on (none may run). */
-const ROUTE_SERVED_TIMEOUT_MS = 10_000;
 
 const label = (c: Docker.ContainerInfo, key: string) => c.Labels[`pier.${key}`] ?? '';
 const instanceName = (c: Docker.ContainerInfo) => `${label(c, 'process')}.${label(c, 'index') || '1'}`;
@@ -106,7 +104,7 @@ export class DockerScheduler implements Scheduler {
   private async switchRoute(app: string, upstreams: string[], fresh: Started[]): Promise<void> {
     const previous = await this.routes.get(app);
     await this.routes.set({ app, upstreams });
-    const outcome = await this.routes.served(ROUTE_SERVED_TIMEOUT_MS);
+    const outcome = await this.routes.served(ROUTES_SERVED_TIMEOUT_MS);
     if (outcome.served !== false) return;
     if (previous) await this.routes.set(previous);
     else await this.routes.remove(app);
@@ -297,12 +295,12 @@ export class DockerScheduler implements Scheduler {
     return { cpus: info.NCPU, memory: info.MemTotal };
   }
 
-  /** Points the route at the serving web instances of `version`; true when that changed it. */
   /** The addresses of the release's running web instances, less `except`: what its route is once those go. */
   private async webUpstreams(app: string, version: number, except: ReadonlySet<string> = new Set()): Promise<string[]> {
     return (await this.running(app)).filter((i) => i.release === version && !except.has(i.id)).map((i) => i.address).sort();
   }
 
+  /** Points the route at the serving web instances of `version`; true when that changed it. */
   private async refreshRoute(app: string, version: number): Promise<boolean> {
     const upstreams = await this.webUpstreams(app, version);
     const current = (await this.routes.get(app))?.upstreams.slice().sort() ?? [];

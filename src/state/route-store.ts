@@ -7,7 +7,7 @@ export interface Route {
   upstreams: string[];
 }
 
-const APPLIED_POLL_MS = 20;
+const POLL_MS = 20;
 /** A message on the routes channel that is no app name (those are [a-z0-9-], or `*`): a barrier, `#<sequence>`. */
 const BARRIER_PREFIX = '#';
 
@@ -20,6 +20,19 @@ local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if tonumber(ARGV[1]) > current then redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'error', ARGV[2]) end
 return 0`;
 const upstreamsKey = (upstreams: readonly string[]) => JSON.stringify([...upstreams].sort());
+
+/** How long an operation or a deploy waits for a router to serve its change, or refuse it (none may run: an API-only daemon). */
+export const ROUTES_SERVED_TIMEOUT_MS = 10_000;
+
+/** `read` every POLL_MS until it answers, or undefined once `timeoutMs` has passed. */
+async function poll<T>(read: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await read();
+    if (answer !== undefined || Date.now() >= deadline) return answer;
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
 
 export class RouteStore {
   constructor(private readonly redis: Redis, private readonly keys: Keyspace) {}
@@ -54,12 +67,8 @@ export class RouteStore {
    */
   async waitApplied(app: string, upstreams: readonly string[], timeoutMs: number): Promise<boolean> {
     const want = upstreamsKey(upstreams);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if ((await this.redis.hget(this.keys.routesApplied, app)) === want) return true;
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));
-    }
+    const served = await poll(async () => ((await this.redis.hget(this.keys.routesApplied, app)) === want ? true : undefined), timeoutMs);
+    return served === true;
   }
 
   /**
@@ -70,13 +79,12 @@ export class RouteStore {
     const seq = await this.redis.incr(this.keys.routesBarrier);
     // Published after the changes, on their channel: a router hears it after them.
     await this.redis.publish(this.keys.routesChannel, `${BARRIER_PREFIX}${seq}`);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    const answer = await poll(async (): Promise<RoutesServed | undefined> => {
       const [acked, error] = await this.redis.hmget(this.keys.routesAck, 'seq', 'error');
-      if (Number(acked) >= seq) return error ? { served: false, error } : { served: true };
-      if (Date.now() >= deadline) return { served: 'unconfirmed' };
-      await new Promise((r) => setTimeout(r, APPLIED_POLL_MS));
-    }
+      if (Number(acked) < seq) return undefined;
+      return error ? { served: false, error } : { served: true };
+    }, timeoutMs);
+    return answer ?? { served: 'unconfirmed' };
   }
 
   /** A router's answer to barrier `seq` (see served()); `error` empty when it serves the changes. */

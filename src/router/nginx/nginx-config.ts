@@ -3,6 +3,7 @@ import Handlebars from 'handlebars';
 import { projectRoot } from '../../paths.js';
 import { nameCovers } from '../../certificates.js';
 import type { ProxySettings } from '../../proxy-settings.js';
+import type { StoredCertificate } from '../../state/cert-store.js';
 import { MAX_LOGGED_FIELD } from '../access-log.js';
 import { DEFAULT_TIMEOUTS } from '../client-connection.js';
 import type { Pages, PageName } from '../pages.js';
@@ -209,3 +210,6 @@ export const SHUTDOWN_TIMEOUT_SEC = 30;
 export const controlSocket = (dir: string) => `${dir}/control.sock`;
 
 export const accessLogFile = (dir: string) => `${dir}/access.log`;
+
+/** An app's certificate file as nginx reads it: the chain, then the key. */
+export const certFileContent = (stored: StoredCertificate): string => `${stored.certPem.trimEnd()}\n${stored.keyPem.trimEnd()}\n`;

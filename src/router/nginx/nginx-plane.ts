@@ -6,7 +6,7 @@ import type { AppSnapshot, RouteTable } from '../route-table.js';
 import type { StoredCertificate } from '../../state/cert-store.js';
 import { renderAppWith } from './app-template.js';
 import { NginxAccessLog, type NginxAccessLogOptions } from './nginx-access-log.js';
-import { accessLogFile, compileTemplate, renderMain, type AppTls, type NginxTemplates, type PlaneLayout } from './nginx-config.js';
+import { accessLogFile, certFileContent, compileTemplate, renderMain, type AppTls, type NginxTemplates, type PlaneLayout } from './nginx-config.js';
 import { NginxMaster } from './nginx-master.js';
 import { CoalescingQueue } from './reload-queue.js';
 
@@ -228,6 +228,3 @@ export class NginxPlane {
     this.templateProblems.set(app, problem);
   }
 }
-
-/** An app's certificate file as nginx reads it: the chain, then the key. */
-export const certFileContent = (stored: StoredCertificate): string => `${stored.certPem.trimEnd()}\n${stored.keyPem.trimEnd()}\n`;

@@ -11,9 +11,8 @@ import { NGINX_KEEPALIVE } from '../data-planes.js';
 import { loadPages } from '../pages.js';
 import { RouteTable } from '../route-table.js';
 import { locateReason, renderAppWith, syntaxProblem, templateProblem, templateVariants, withBlocks } from './app-template.js';
-import { builtinTemplates, compileTemplate, renderApp, renderMain, templatesDir, type AppTls, type PlaneLayout } from './nginx-config.js';
+import { builtinTemplates, certFileContent, compileTemplate, renderApp, renderMain, templatesDir, type AppTls, type PlaneLayout } from './nginx-config.js';
 import { NginxMissingError, nginxTest } from './nginx-master.js';
-import { certFileContent } from './nginx-plane.js';
 
 const exec = promisify(execFile);
 const OPENSSL_TIMEOUT_MS = 10_000;
